@@ -1,0 +1,1 @@
+"""The ``perception`` command line."""

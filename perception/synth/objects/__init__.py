@@ -1,0 +1,1 @@
+"""Things placed in the 3D world: labelled objects and unlabelled distractors."""
