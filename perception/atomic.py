@@ -36,13 +36,13 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    with atomic_path(path) as temp:
-        temp.write_text(text, encoding="utf-8")
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically and return ``path``."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return ``path``."""
     with atomic_path(path) as temp:
         temp.write_bytes(data)
+    return Path(path)

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from perception.data.atomic_write import write_bytes_atomic, write_image_atomic
+from perception.atomic import write_bytes_atomic
 from perception.data.depth_png import write_depth_png
+from perception.data.image_file import write_image_atomic
 from perception.data.sample import (
     CATEGORIES,
     KEYPOINT_NAMES,

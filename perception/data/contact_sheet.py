@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from perception.data.atomic_write import write_image_atomic
 from perception.data.draw import depth_panel, draw_labels
+from perception.data.image_file import write_image_atomic
 from perception.data.letterbox import PAD_VALUE
 from perception.data.sample import Sample
 

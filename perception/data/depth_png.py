@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from perception.data.atomic_write import write_image_atomic
+from perception.data.image_file import write_image_atomic
 
 DEPTH_SCALE = 256.0
 """PNG value per metre."""

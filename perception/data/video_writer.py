@@ -17,7 +17,7 @@ from pathlib import Path
 
 import cv2
 
-from perception.data.atomic_write import atomic_path
+from perception.atomic import atomic_path
 from perception.data.coco_writer import CocoBuilder
 from perception.data.sample import Sample
 

@@ -1,0 +1,30 @@
+"""Atomic writes: the final name appears only when the write completed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perception.atomic import atomic_path, write_text_atomic
+
+
+def test_success_renames_into_place_and_keeps_the_suffix(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "out.mp4"
+    with atomic_path(target) as temp:
+        assert temp.suffix == ".mp4"
+        assert temp.parent == target.parent
+        assert not target.exists()
+        temp.write_bytes(b"data")
+    assert target.read_bytes() == b"data"
+    assert list(target.parent.iterdir()) == [target]
+
+
+def test_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "config.yaml"
+    write_text_atomic(target, "old")
+    with pytest.raises(RuntimeError), atomic_path(target) as temp:
+        temp.write_text("half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
