@@ -27,6 +27,14 @@ class InputFileError(PerceptionError):
     """An input file is missing, unreadable or malformed."""
 
 
+class MissingFileError(InputFileError, FileNotFoundError):
+    """An input file or folder does not exist or cannot be read."""
+
+
+class MalformedFileError(InputFileError, ValueError):
+    """An input file exists but its content is not what it must be."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest candidate, or ``""`` if none is close."""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

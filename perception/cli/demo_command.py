@@ -42,12 +42,16 @@ def run(args: argparse.Namespace) -> int:
     batches_sheet = write_training_batches_sheet(config, train_set, out / "train_batches.png")
     elapsed = time.perf_counter() - started
     print(f"demo finished in {elapsed:.1f} s; outputs under {out}:")
-    print(f"  resolved config     {out / 'config.yaml'}")
-    for split, path in outputs.annotations.items():
-        print(f"  {split} labels{'':<8}{path}")
-    print(f"  driving video       {outputs.video}")
-    print(f"  contact sheet       {outputs.contact_sheet}")
-    print(f"  augmented batches   {batches_sheet}")
+    rows = [
+        ("resolved config", out / "config.yaml"),
+        *((f"{split} labels", path) for split, path in outputs.annotations.items()),
+        ("driving video", outputs.video),
+        ("video labels", outputs.video_labels),
+        ("contact sheet", outputs.contact_sheet),
+        ("augmented batches", batches_sheet),
+    ]
+    for label, path in rows:
+        print(f"  {label:<20}{path}")
     return 0
 
 

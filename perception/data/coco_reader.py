@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from perception.data.coco_writer import LABEL_GROUPS
 from perception.data.depth_png import read_depth_png
 from perception.data.sample import CATEGORIES, LIGHT_STATES, Sample
+from perception.errors import MalformedFileError, MissingFileError
 
 Transform = Callable[[Sample], Sample]
 
@@ -44,10 +45,10 @@ class CocoDataset(Dataset[Sample]):
         self.split = split
         self.transform = transform
         if not self.root.is_dir():
-            raise FileNotFoundError(f"dataset root not found: {self.root}")
+            raise MissingFileError(f"dataset root not found: {self.root}")
         self.annotation_file = self.root / "annotations" / f"{split}.json"
         if not self.annotation_file.is_file():
-            raise FileNotFoundError(f"annotation file not found: {self.annotation_file}")
+            raise MissingFileError(f"annotation file not found: {self.annotation_file}")
         document = self._load_json()
         self._category_index = self._parse_categories(document["categories"])
         self._images: list[dict[str, Any]] = []
@@ -77,7 +78,7 @@ class CocoDataset(Dataset[Sample]):
         self._default_labels = ["boxes", "keypoints"] if any_keypoints else ["boxes"]
 
     def _fail(self, message: str) -> NoReturn:
-        raise ValueError(f"{self.annotation_file}: {message}")
+        raise MalformedFileError(f"{self.annotation_file}: {message}")
 
     def _require(self, entry: Any, keys: tuple[str, ...], where: str) -> None:
         if not isinstance(entry, dict):
@@ -90,7 +91,7 @@ class CocoDataset(Dataset[Sample]):
         try:
             document = json.loads(self.annotation_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise ValueError(f"{self.annotation_file}: not valid JSON: {error}") from error
+            raise MalformedFileError(f"{self.annotation_file}: not valid JSON: {error}") from error
         if not isinstance(document, dict):
             self._fail("top level must be a JSON object")
         for key in ("images", "annotations", "categories"):
@@ -134,12 +135,12 @@ class CocoDataset(Dataset[Sample]):
         image_path = self.root / "images" / self.split / entry["file_name"]
         bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         if bgr is None:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f"image file missing or unreadable: {image_path} (images[{index}] of "
                 f"{self.annotation_file})"
             )
         if bgr.shape[:2] != (entry["height"], entry["width"]):
-            raise ValueError(
+            raise MalformedFileError(
                 f"{image_path}: size {bgr.shape[1]}x{bgr.shape[0]} differs from "
                 f"{entry['width']}x{entry['height']} in {self.annotation_file}"
             )
@@ -154,7 +155,7 @@ class CocoDataset(Dataset[Sample]):
             depth_path = self.root / "depth" / self.split / entry["depth_file"]
             fields["depth"] = read_depth_png(depth_path)
             if fields["depth"].shape != bgr.shape[:2]:
-                raise ValueError(
+                raise MalformedFileError(
                     f"{depth_path}: depth is {fields['depth'].shape}, image is {bgr.shape[:2]}"
                 )
         return Sample(

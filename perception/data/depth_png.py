@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from perception.data.image_file import write_image_atomic
+from perception.errors import MalformedFileError, MissingFileError
 
 DEPTH_SCALE = 256.0
 """PNG value per metre."""
@@ -51,9 +52,9 @@ def read_depth_png(path: Path) -> np.ndarray:
     """Read a 16-bit depth PNG into ``(H, W)`` float32 metres."""
     encoded = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if encoded is None:
-        raise FileNotFoundError(f"depth file missing or unreadable: {path}")
+        raise MissingFileError(f"depth file missing or unreadable: {path}")
     if encoded.dtype != np.uint16 or encoded.ndim != 2:
-        raise ValueError(
+        raise MalformedFileError(
             f"depth file {path} must be a single-channel 16-bit PNG, "
             f"got {encoded.shape} {encoded.dtype}"
         )

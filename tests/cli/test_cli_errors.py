@@ -68,3 +68,11 @@ def test_coco_dataset_without_root_names_the_key(tmp_path: Path) -> None:
     result = run_cli("demo", "--set", "data.dataset=coco", "-o", str(tmp_path / "out"))
     assert_one_line_error(result, "data.root")
     assert not (tmp_path / "out").exists()
+
+
+def test_missing_dataset_root_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_dataset"
+    result = run_cli(
+        "demo", "--set", "data.dataset=coco", "--set", f"data.root={missing}", "-o", str(tmp_path)
+    )
+    assert_one_line_error(result, str(missing), "not found")
