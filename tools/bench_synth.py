@@ -16,7 +16,6 @@ import multiprocessing as mp
 import os
 import platform
 import shlex
-import statistics
 import sys
 import tempfile
 import time
@@ -133,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     _write(args.out / "synth.json", json.dumps(report, indent=2) + "\n")
     _write(args.out / "synth.md", _markdown(report))
     print(_markdown(report))
-    print(f"median per image: {statistics.median(times) * 1e3:.2f} ms")
     return 0
 
 

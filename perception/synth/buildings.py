@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
-from perception.synth.camera import clamp_in_front
+from perception.synth.camera import NEAR_PLANE, clamp_in_front
 from perception.synth.canvas import Canvas, Color
 from perception.synth.ground import Road
 from perception.synth.objects.solid import draw_solid, hexahedron
@@ -19,6 +19,7 @@ FACADES: tuple[Color, ...] = (
 )  # fmt: skip
 GLASS: tuple[Color, ...] = ((50, 60, 75), (70, 85, 100), (35, 40, 45), (90, 110, 125))
 LIT_WINDOW: Color = (255, 215, 140)
+MIN_FLOOR_PIXELS = 6.0
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,15 @@ class Building:
     def windows(self) -> np.ndarray:
         """World quads ``(floors * columns, 4, 3)`` of the facade windows, row-major."""
         floors, cols = self.lit.shape
-        y0 = 1.0 + self.floor_height * np.arange(floors)
-        y1 = y0 + 0.55 * self.floor_height
-        z0 = self.z0 + 0.6 + self.window_spacing * np.arange(cols)
-        z1 = z0 + 0.55 * self.window_spacing
-        ya, za = np.meshgrid(y0, z0, indexing="ij")
-        yb, zb = np.meshgrid(y1, z1, indexing="ij")
+        y0 = (1.0 + self.floor_height * np.arange(floors))[:, None]
+        z0 = (self.z0 + 0.6 + self.window_spacing * np.arange(cols))[None, :]
+        y1, z1 = y0 + 0.55 * self.floor_height, z0 + 0.55 * self.window_spacing
         quads = np.empty((floors, cols, 4, 3))
         quads[..., 0] = self.front_x
-        quads[..., 1] = np.stack((ya, ya, yb, yb), axis=-1)
-        quads[..., 2] = np.stack((za, zb, zb, za), axis=-1)
+        quads[:, :, 0, 1] = quads[:, :, 1, 1] = y0
+        quads[:, :, 2, 1] = quads[:, :, 3, 1] = y1
+        quads[:, :, 0, 2] = quads[:, :, 3, 2] = z0
+        quads[:, :, 1, 2] = quads[:, :, 2, 2] = z1
         return quads.reshape(-1, 4, 3)
 
 
@@ -64,7 +64,7 @@ def sample_buildings(
         edge = road.right_edge + road.sidewalk if side > 0 else road.left_edge - road.sidewalk
         z = z_start + float(rng.uniform(-10.0, 0.0))
         while z < z_end:
-            length = float(rng.uniform(8.0, 30.0))
+            length = float(rng.uniform(12.0, 40.0))
             if road.in_crossing(z, road.sidewalk) or road.in_crossing(z + length, road.sidewalk):
                 z = road.crossing_z + road.crossing_width + road.sidewalk + 0.5  # type: ignore[operator]
                 continue
@@ -92,7 +92,8 @@ def sample_buildings(
 
 
 def draw_buildings(canvas: Canvas, buildings: list[Building], style: Style) -> None:
-    """Paint the blocks far to near, then their windows as decals on visible facades."""
+    """Paint the blocks far to near, each followed by the windows of its facade (decals;
+    skipped where a floor would be under ``MIN_FLOOR_PIXELS`` tall even at the near end)."""
     camera = canvas.camera
     cam_z = float(camera.position[2])
     for b in sorted(buildings, key=lambda b: -abs(b.z0 - cam_z)):
@@ -101,13 +102,19 @@ def draw_buildings(canvas: Canvas, buildings: list[Building], style: Style) -> N
         side = 1.0 if b.front_x > 0 else -1.0
         xs = sorted((b.front_x, b.front_x + side * b.depth))
         verts = hexahedron((xs[0], xs[1]), (0.0, b.height), (b.z0, b.z1))
-        faces = draw_solid(canvas, camera, verts, b.facade, style, -1)
-        if faces[4 if side > 0 else 5] is None or b.lit.size == 0:
+        facade = draw_solid(canvas, camera, verts, b.facade, style, -1)[4 if side > 0 else 5]
+        if facade is None or b.lit.size == 0:
             continue
-        quads = b.windows
-        lit = b.lit.reshape(-1) & style.lights_on
-        for mask, color in ((~lit, style.shade(b.glass, np.array((-side, 0.0, 0.0)))),
-                            (lit, LIT_WINDOW)):  # fmt: skip
-            chosen = clamp_in_front(quads[mask], camera)
-            if len(chosen):
-                canvas.fill_color_many(camera.to_camera(chosen), color)
+        z_near = float(facade[:, 2].min())
+        if camera.fx * b.floor_height < MIN_FLOOR_PIXELS * max(z_near, NEAR_PLANE):
+            continue
+        quads, lit = b.windows, b.lit.reshape(-1)
+        if z_near < 1.0:
+            quads, keep = clamp_in_front(quads, camera)
+            lit = lit[keep]
+        quads = camera.to_camera(quads)
+        glass = style.shade(b.glass, np.array((-side, 0.0, 0.0)))
+        if style.lights_on:
+            canvas.fill_color_many(quads[lit], LIT_WINDOW)
+            quads = quads[~lit]
+        canvas.fill_color_many(quads, glass)

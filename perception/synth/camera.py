@@ -65,10 +65,6 @@ class Camera:
         """World points ``(..., 3)`` to camera-frame points ``(..., 3)``."""
         return (points - self.position) @ self.rotation.T
 
-    def direction_to_camera(self, vectors: np.ndarray) -> np.ndarray:
-        """World direction vectors ``(..., 3)`` to camera-frame directions ``(..., 3)``."""
-        return vectors @ self.rotation.T
-
     def project(self, points_cam: np.ndarray) -> np.ndarray:
         """Camera-frame points ``(..., 3)`` with ``Z > 0`` to image coordinates ``(..., 2)``."""
         return points_cam[..., :2] * (self.fx / points_cam[..., 2:3]) + self._center
@@ -118,12 +114,12 @@ def clip_near(points_cam: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-def clamp_in_front(quads: np.ndarray, camera: Camera) -> np.ndarray:
+def clamp_in_front(quads: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Pull world quads ``(N, K, 3)`` whose edges reaching the camera run along ``z`` (ground
     strips, facade windows) in front of the near plane; drop those wholly behind it.
 
     Each vertex's ``z`` is raised to where its ``(x, y)`` line crosses the near plane, which
-    clips such quads exactly. Returns the kept quads ``(N', K, 3)``.
+    clips such quads exactly. Returns the kept quads ``(N', K, 3)`` and which were kept ``(N,)``.
     """
     fwd = camera.rotation[2]
     rel = quads - camera.position
@@ -131,4 +127,4 @@ def clamp_in_front(quads: np.ndarray, camera: Camera) -> np.ndarray:
     keep = (rel[..., 2] > z_min).any(axis=1)
     out = quads[keep].copy()
     out[..., 2] = np.maximum(rel[keep][..., 2], z_min[keep]) + camera.position[2]
-    return out
+    return out, keep

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -47,6 +48,7 @@ class Canvas:
         self.extents: dict[int, list[float]] = {}
         self._mask = np.zeros((h, w), np.uint8)
         self._ray_x, self._ray_y = _rays(w, h, camera.fx, camera.cx, camera.cy)
+        self._center = np.array((camera.cx, camera.cy))
 
     def fill(
         self,
@@ -63,10 +65,11 @@ class Canvas:
         polygon = clip_near(polygon)
         if len(polygon) < 3:
             return
-        z = polygon[:, 2]
-        uv = polygon[:, :2] * (self.camera.fx / z)[:, None] + (self.camera.cx, self.camera.cy)
-        z_min, z_max = float(z.min()), float(z.max())
-        lo, hi = uv.min(axis=0), uv.max(axis=0)
+        z = polygon[:, 2:]
+        uvz = np.concatenate((polygon[:, :2] * (self.camera.fx / z) + self._center, z), axis=1)
+        lo, hi = uvz.min(axis=0).tolist(), uvz.max(axis=0).tolist()
+        z_min, z_max = lo[2], hi[2]
+        uv = uvz[:, :2]
         if instance >= 0:
             self._grow(instance, lo, hi, z_min, z_max, z_min <= NEAR_PLANE * 1.0001)
         crop = self._crop(lo, hi)
@@ -141,7 +144,7 @@ class Canvas:
         thickness = max(1, round(2.0 * radius * self.camera.fx / depth))
         if instance >= 0:
             pad = 0.5 * thickness
-            lo, hi = uv.min(axis=0) - pad, uv.max(axis=0) + pad
+            lo, hi = (uv.min(axis=0) - pad).tolist(), (uv.max(axis=0) + pad).tolist()
             self._grow(instance, lo, hi, min(start[2], end[2]), max(start[2], end[2]), clipped)
         pts = _fixed(uv)
         p0, p1 = (int(pts[0, 0]), int(pts[0, 1])), (int(pts[1, 0]), int(pts[1, 1]))
@@ -175,13 +178,14 @@ class Canvas:
         if decal:
             return
         if instance >= 0:
-            self._grow(instance, uv - r_px, uv + r_px, z - radius, z + radius, False)
+            lo, hi = (uv - r_px).tolist(), (uv + r_px).tolist()
+            self._grow(instance, lo, hi, z - radius, z + radius, False)
         cv2.circle(self.instance, c, r, instance, -1, cv2.LINE_8, _SHIFT)
         cv2.circle(self.depth, c, r, z, -1, cv2.LINE_8, _SHIFT)
         if part:
             cv2.circle(self.part, c, r, part, -1, cv2.LINE_8, _SHIFT)
 
-    def _crop(self, lo: np.ndarray, hi: np.ndarray) -> tuple[int, int, int, int] | None:
+    def _crop(self, lo: Sequence[float], hi: Sequence[float]) -> tuple[int, int, int, int] | None:
         """The image-clipped pixel rectangle ``x0, y0, x1, y1`` that can hold points within
         ``lo`` ``(2,)`` .. ``hi`` ``(2,)``."""
         x0 = max(math.floor(lo[0]) - 1, 0)
@@ -195,8 +199,8 @@ class Canvas:
     def _grow(
         self,
         instance: int,
-        lo: np.ndarray,
-        hi: np.ndarray,
+        lo: Sequence[float],
+        hi: Sequence[float],
         z_min: float,
         z_max: float,
         clipped: bool,
@@ -204,13 +208,10 @@ class Canvas:
         """Extend the record of what ``instance`` covers (image box ``lo..hi``, depth range)."""
         old = self.extents.get(instance)
         if old is None:
-            self.extents[instance] = [
-                float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]), z_min, z_max,
-                float(clipped),
-            ]  # fmt: skip
+            self.extents[instance] = [lo[0], lo[1], hi[0], hi[1], z_min, z_max, float(clipped)]
             return
-        old[0], old[1] = min(old[0], float(lo[0])), min(old[1], float(lo[1]))
-        old[2], old[3] = max(old[2], float(hi[0])), max(old[3], float(hi[1]))
+        old[0], old[1] = min(old[0], lo[0]), min(old[1], lo[1])
+        old[2], old[3] = max(old[2], hi[0]), max(old[3], hi[1])
         old[4], old[5] = min(old[4], z_min), max(old[5], z_max)
         old[6] = max(old[6], float(clipped))
 

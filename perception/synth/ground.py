@@ -74,7 +74,7 @@ def _strips(x: list[tuple[float, float]], z: list[tuple[float, float]]) -> np.nd
 
 
 def _paint(canvas: Canvas, quads: np.ndarray, color: Color) -> None:
-    quads = clamp_in_front(quads, canvas.camera)
+    quads, _ = clamp_in_front(quads, canvas.camera)
     if len(quads):
         canvas.fill_color_many(canvas.camera.to_camera(quads), color)
 

@@ -237,6 +237,7 @@ def _sample_traffic_lights(
     rng: np.random.Generator, road: Road, count: int, far: float
 ) -> list[TrafficLight]:
     state = int(rng.choice(4, p=LIGHT_STATE_P))
+    switch = float(rng.uniform(2.0, 15.0))
     housing = HOUSINGS[int(rng.integers(len(HOUSINGS)))]
     lights: list[TrafficLight] = []
     for k in range(count):
@@ -245,6 +246,7 @@ def _sample_traffic_lights(
         else:
             z = float(rng.uniform(12.0, far))
             state = int(rng.choice(4, p=LIGHT_STATE_P))
+            switch = float(rng.uniform(2.0, 15.0))
         kind = rng.random()
         if kind < 0.4:
             pole_x = road.right_edge + 0.8
@@ -264,6 +266,7 @@ def _sample_traffic_lights(
                 pole_x=pole_x,
                 state=state,
                 housing=housing,
+                switch_time=switch,
             )
         )
     return lights

@@ -81,7 +81,7 @@ def render_frame(
             continue
         record = Drawn(track, obj.category, -1, painted_area(canvas, track))
         if isinstance(obj, TrafficLight):
-            record.light_state = obj.light_state()
+            record.light_state = obj.light_state(time)
         if isinstance(obj, Pedestrian):
             record.keypoints = camera.to_camera(obj.joints(time)[0])
             record.self_hidden = hidden

@@ -20,7 +20,7 @@ def _ramp() -> tuple[np.ndarray, np.ndarray]:
 def test_fog_grows_with_depth() -> None:
     image, depth = _ramp()
     foggy = dataclasses.replace(day(), fog_density=0.03)
-    out = apply_conditions(image, depth, foggy, np.random.Generator(np.random.PCG64(0)))
+    out = apply_conditions(image.copy(), depth, foggy, np.random.Generator(np.random.PCG64(0)))
     fog = np.array(foggy.palette.fog, float)
     distance = np.abs(out[20].astype(float) - fog).sum(axis=1)
     assert (np.diff(distance[:-10]) <= 1.0).all(), "monotone up to rounding"
@@ -33,7 +33,7 @@ def test_fog_grows_with_depth() -> None:
 
 def test_clear_day_without_noise_changes_nothing() -> None:
     image, depth = _ramp()
-    out = apply_conditions(image, depth, day(), np.random.Generator(np.random.PCG64(0)))
+    out = apply_conditions(image.copy(), depth, day(), np.random.Generator(np.random.PCG64(0)))
     np.testing.assert_array_equal(out, image)
 
 
@@ -41,7 +41,7 @@ def test_night_keeps_lamps_bright_and_darkens_the_rest() -> None:
     image, depth = _ramp()
     image[18:22, 50:54] = (255, 40, 30)
     night = dataclasses.replace(day(), lighting="night")
-    out = apply_conditions(image, depth, night, np.random.Generator(np.random.PCG64(0)))
+    out = apply_conditions(image.copy(), depth, night, np.random.Generator(np.random.PCG64(0)))
     assert out[20, 52, 0] == 255 and out[20, 52, 1] < 120
     assert out[5, 150].max() < 60
     assert out[20, 57, 0] > out[20, 80, 0] + 20, "a red halo around the lamp"
@@ -52,7 +52,9 @@ def test_noise_rain_and_blur_follow_the_generator() -> None:
     rough = dataclasses.replace(day(), noise_std=5.0, rain=0.8, blur_sigma=1.2)
 
     def run(seed: int) -> np.ndarray:
-        return apply_conditions(image, depth, rough, np.random.Generator(np.random.PCG64(seed)))
+        return apply_conditions(
+            image.copy(), depth, rough, np.random.Generator(np.random.PCG64(seed))
+        )
 
     assert np.array_equal(run(1), run(1))
     assert not np.array_equal(run(1), run(2))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from synth_helpers import car_at, clean_config, handmade_scene
 
+import perception.synth as synth
+from perception.synth.objects.distractors import Distractor
 from perception.synth.objects.pedestrian import Pedestrian
 from perception.synth.world import render_frame
 
@@ -52,3 +55,12 @@ def test_person_facing_away_hides_the_face() -> None:
     assert (away.keypoints[0, :3, 2] == 1).all(), "nose and eyes behind the head"
     assert (toward.keypoints[0, :3, 2] == 2).all()
     assert (toward.keypoints[0, 5:, 2] > 0).all()
+
+
+def test_unknown_distractor_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="distractor kind"):
+        Distractor("ufo", np.zeros(3), 0.0, 1.0, (0, 0, 0))
+
+
+def test_package_exports_the_public_api() -> None:
+    assert set(synth.__all__) == {"render_scene", "render_scene_with_instances", "render_sequence"}

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from synth_helpers import car_at, clean_config, handmade_scene
 
-from perception.data.sample import CATEGORIES
+from perception.data.sample import CATEGORIES, LIGHT_STATES
 from perception.synth.objects.pedestrian import Pedestrian
+from perception.synth.objects.traffic_light import TrafficLight
 from perception.synth.sequence import render_sequence
 from perception.synth.world import render_frame
 
@@ -80,3 +81,9 @@ def test_bad_arguments_are_refused() -> None:
         next(render_sequence(clean_config(), 0, 3, 0.0))
     with pytest.raises(ValueError, match="num_frames"):
         next(render_sequence(clean_config(), 0, -1, 10.0))
+
+
+def test_traffic_lights_cycle_over_time() -> None:
+    light = TrafficLight(np.zeros(3), 0.0, 0.0, LIGHT_STATES.index("green"), (0, 0, 0), 5.0)
+    states = [LIGHT_STATES[light.light_state(t)] for t in (0.0, 4.9, 5.0, 7.9, 8.1, 60.0)]
+    assert states == ["green", "green", "yellow", "yellow", "red", "red"]

@@ -27,6 +27,7 @@ PAINTS: tuple[Color, ...] = (
 )  # fmt: skip
 GLASS: Color = (35, 45, 60)
 TYRE: Color = (22, 22, 24)
+TRIM: Color = (40, 40, 42)
 HEADLIGHT_OFF: Color = (205, 205, 200)
 HEADLIGHT_ON: Color = (255, 255, 235)
 TAIL_OFF: Color = (140, 25, 25)
@@ -69,6 +70,10 @@ class Car:
         faces = draw_solid(
             canvas, camera, place(body, pos, self.heading), self.paint, style, instance
         )
+        sill = 0.2 / (self.body_top - 0.12)
+        for face in faces[FACE_BACK : FACE_RIGHT + 1]:
+            if face is not None:
+                canvas.fill_color(face_quad(face, 0.0, 1.0, 0.0, sill), TRIM)
         self._wheels(canvas, camera, pos, faces, instance)
         cabin_len = 0.5 * self.length
         cz = -0.1 * self.length

@@ -51,6 +51,10 @@ class Distractor:
     color: Color
     category: int = -1
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown distractor kind {self.kind!r}; expected one of {KINDS}")
+
     def anchor(self, time: float) -> np.ndarray:
         """World position ``(3,)`` of its base (static)."""
         return self.position

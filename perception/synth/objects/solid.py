@@ -55,6 +55,10 @@ def place(local: np.ndarray, position: np.ndarray, heading: float) -> np.ndarray
 
 
 FACE_INDEX = np.array(BOX_FACES)
+_LEVI_CIVITA = np.zeros((3, 3, 3))
+_LEVI_CIVITA[0, 1, 2] = _LEVI_CIVITA[1, 2, 0] = _LEVI_CIVITA[2, 0, 1] = 1.0
+_LEVI_CIVITA[0, 2, 1] = _LEVI_CIVITA[2, 1, 0] = _LEVI_CIVITA[1, 0, 2] = -1.0
+"""``(3, 3, 3)`` permutation tensor: ``einsum`` with it is a batched cross product."""
 
 
 def draw_solid(
@@ -76,7 +80,9 @@ def draw_solid(
     if _out_of_view(cam, camera):
         return visible
     quads = vertices[FACE_INDEX]
-    normals = np.cross(quads[:, 1] - quads[:, 0], quads[:, 3] - quads[:, 0])
+    normals = np.einsum(
+        "ijk,fj,fk->fi", _LEVI_CIVITA, quads[:, 1] - quads[:, 0], quads[:, 3] - quads[:, 0]
+    )
     normals /= np.sqrt((normals * normals).sum(axis=1, keepdims=True))
     outward = ((quads.sum(axis=1) * 0.25 - vertices.sum(axis=0) * 0.125) * normals).sum(axis=1)
     normals[outward < 0] *= -1.0
@@ -124,11 +130,7 @@ def face_point(poly: np.ndarray, s: float, t: float) -> np.ndarray:
 
 def face_quad(poly: np.ndarray, s0: float, s1: float, t0: float, t1: float) -> np.ndarray:
     """Sub-rectangle ``(4, 3)`` of a quad ``(4, 3)`` in its bilinear ``(s, t)`` coordinates."""
-    return np.stack(
-        (
-            face_point(poly, s0, t0),
-            face_point(poly, s1, t0),
-            face_point(poly, s1, t1),
-            face_point(poly, s0, t1),
-        )
-    )
+    s = np.array((s0, s1, s1, s0))[:, None]
+    t = np.array((t0, t0, t1, t1))[:, None]
+    bottom = poly[0] + s * (poly[1] - poly[0])
+    return bottom + t * (poly[3] + s * (poly[2] - poly[3]) - bottom)

@@ -22,6 +22,8 @@ LIT: tuple[Color, ...] = ((255, 40, 30), (255, 185, 20), (40, 255, 150))
 DARK: tuple[Color, ...] = ((70, 25, 22), (70, 58, 20), (20, 60, 40))
 POLE: Color = (90, 92, 95)
 HOUSINGS: tuple[Color, ...] = ((28, 28, 30), (40, 42, 38), (170, 140, 30))
+RED, YELLOW, GREEN, OFF = range(4)
+YELLOW_SECONDS = 3.0
 HOUSING_SIZE = (0.34, 0.95, 0.28)
 """Housing width, height, depth in metres."""
 
@@ -30,22 +32,31 @@ HOUSING_SIZE = (0.34, 0.95, 0.28)
 class TrafficLight:
     """A light whose housing bottom-centre hangs at ``position`` ``(3,)`` facing ``-z`` (the
     oncoming camera), turned by ``yaw``. The pole stands at ``pole_x``; when that differs from
-    the housing's ``x`` a horizontal mast arm joins them. ``state`` indexes LIGHT_STATES."""
+    the housing's ``x`` a horizontal mast arm joins them. ``state`` indexes LIGHT_STATES; at
+    ``switch_time`` seconds the light moves on (green, then yellow for ``YELLOW_SECONDS``, then
+    red; red turns green; "off" stays off)."""
 
     position: np.ndarray
     yaw: float
     pole_x: float
     state: int
     housing: Color
+    switch_time: float = float("inf")
     category: int = 2
 
     def anchor(self, time: float) -> np.ndarray:
         """World position ``(3,)`` of the housing (static)."""
         return self.position
 
-    def light_state(self) -> int:
-        """Index into LIGHT_STATES."""
-        return self.state
+    def light_state(self, time: float) -> int:
+        """Index into LIGHT_STATES at ``time`` seconds."""
+        if time < self.switch_time or self.state == OFF:
+            return self.state
+        if self.state == RED:
+            return GREEN
+        if self.state == GREEN and time < self.switch_time + YELLOW_SECONDS:
+            return YELLOW
+        return RED
 
     def draw(self, canvas: Canvas, instance: int, time: float, style: Style) -> None:
         """Paint pole and arm (unlabelled background) then the housing and lamps (``instance``)."""
@@ -67,6 +78,7 @@ class TrafficLight:
         if front is None:
             return
         radius = 0.36 * w
+        state = self.light_state(time)
         for lamp in range(3):
-            color = LIT[lamp] if lamp == self.state else DARK[lamp]
+            color = LIT[lamp] if lamp == state else DARK[lamp]
             canvas.disc(face_point(front, 0.5, 0.8 - 0.3 * lamp), radius, color, -1, decal=True)
