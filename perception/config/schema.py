@@ -9,6 +9,7 @@ defaults; the YAML files under ``configs/`` only list what they change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -59,14 +60,19 @@ class DataConfig:
 
     ``dataset`` names a registered dataset plugin (``perception plugins`` lists them).
     ``root`` is a folder written by ``perception synth`` (or another on-disk dataset); the
-    ``synthetic`` dataset ignores it and renders ``num_images`` scenes on the fly from ``seed``.
-    Every image is letterboxed to ``input_height x input_width`` before batching.
+    ``synthetic`` dataset ignores it and renders ``num_images`` training scenes (and
+    ``val_num_images`` validation scenes) on the fly from ``seed``. Every image is letterboxed to
+    ``input_height x input_width`` before batching. ``cache`` keeps each loaded sample in memory
+    after its first use (worth it for small synthetic sets trained for many epochs).
     """
 
     dataset: str = "synthetic"
     root: str | None = None
     split: str = "train"
+    val_split: str = "val"
     num_images: int = 256
+    val_num_images: int = 64
+    cache: bool = False
     input_height: int = 384
     input_width: int = 640
     batch_size: int = 8
@@ -85,12 +91,87 @@ class SynthOutputConfig:
     contact_sheet_samples: int = 12
 
 
+DEFAULT_HEADS: tuple[str, ...] = (
+    "traffic_lights",
+    "cars",
+    "pedestrians",
+    "stop_signs",
+    "depth",
+    "pedestrian_keypoints",
+)
+"""The six built-in driving heads (registered by the ``perception-driving`` plugin package)."""
+
+
+@dataclass
+class ModelConfig:
+    """The network: a registered ``backbone``, the multi-scale neck, and the task heads.
+
+    ``pretrained`` is a local file path of a backbone state dict (never a download).
+    ``heads`` names registered head plugins; ``head_options`` passes keyword options to a head's
+    factory by head name, e.g. ``{depth: {max_depth: 80.0}}``.
+    """
+
+    backbone: str = "resnet18"
+    pretrained: str | None = None
+    backbone_options: dict[str, Any] = field(default_factory=dict)
+    neck_channels: int = 64
+    heads: list[str] = field(default_factory=lambda: list(DEFAULT_HEADS))
+    head_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels_last: bool = True
+
+
+@dataclass
+class BalancerConfig:
+    """How per-task losses are combined; ``type`` names a registered balancer."""
+
+    type: str = "equal"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation: AdamW with linear warm-up then cosine decay, gradient clipping.
+
+    Training runs ``epochs`` passes over the training set, or stops at ``max_steps`` when that
+    is set. ``amp`` uses mixed precision on CUDA only. ``device`` is ``auto``, ``cpu`` or a
+    torch device string. Logs go to ``<output_dir>/train_log.csv`` and TensorBoard every
+    ``log_every`` steps; a checkpoint is written every ``checkpoint_every`` steps and at the end.
+    """
+
+    epochs: int = 10
+    max_steps: int | None = None
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 10.0
+    amp: bool = True
+    device: str = "auto"
+    log_every: int = 10
+    checkpoint_every: int = 200
+    threads: int | None = None
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation on ``data.val_split``: ``baseline_images`` training samples build the trivial
+    baselines; ``draw_images`` validation images get predictions drawn in the report."""
+
+    batch_size: int = 8
+    baseline_images: int = 128
+    draw_images: int = 6
+    score_threshold: float = 0.3
+
+
 @dataclass
 class RunConfig:
-    """One run: the world, the data, and where outputs go."""
+    """One run: the world, the data, the model, training, evaluation, and where outputs go."""
 
     seed: int = 0
     output_dir: str = "runs/default"
     synth: SynthConfig = field(default_factory=SynthConfig)
     data: DataConfig = field(default_factory=DataConfig)
     outputs: SynthOutputConfig = field(default_factory=SynthOutputConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    balancer: BalancerConfig = field(default_factory=BalancerConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)

@@ -13,13 +13,15 @@ SPLIT_SEED_OFFSETS = {"train": 0, "val": 1, "test": 2}
 
 
 def build_synthetic(config: RunConfig, split: str) -> SyntheticDataset:
-    """Scenes rendered on the fly: ``config.data.num_images`` of them, from ``config.seed``."""
+    """Scenes rendered on the fly from ``config.seed``: ``config.data.num_images`` for the
+    training split, ``config.data.val_num_images`` for the others."""
     if split not in SPLIT_SEED_OFFSETS:
         raise ConfigError(
             f"synthetic dataset: unknown split '{split}'; use one of {sorted(SPLIT_SEED_OFFSETS)}"
         )
     seed = config.seed * len(SPLIT_SEED_OFFSETS) + SPLIT_SEED_OFFSETS[split]
-    return SyntheticDataset(config.synth, num_images=config.data.num_images, seed=seed)
+    count = config.data.num_images if split == "train" else config.data.val_num_images
+    return SyntheticDataset(config.synth, num_images=count, seed=seed)
 
 
 def build_coco(config: RunConfig, split: str) -> CocoDataset:
