@@ -104,7 +104,7 @@ def write_synthetic_dataset(config: RunConfig, root: Path) -> SynthOutputs:
 def _rendered_split(config: RunConfig, split: str, count: int) -> Iterator[Sample]:
     """Yield the split's scenes in order, rendered by ``data.num_workers`` processes."""
     split_config = dataclasses.replace(
-        config, data=dataclasses.replace(config.data, num_images=count)
+        config, data=dataclasses.replace(config.data, num_images=count, val_num_images=count)
     )
     factory = get_plugin_manager().datasets.get(SYNTHETIC_DATASET).factory
     dataset = factory(split_config, split)

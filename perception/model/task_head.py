@@ -109,7 +109,9 @@ class TaskHead(nn.Module, ABC):
         """``{metric: "higher" | "lower"}``: which way is better, per metric name."""
 
     @abstractmethod
-    def draw(self, image: np.ndarray, decoded: dict[str, np.ndarray], score_threshold: float) -> None:
+    def draw(
+        self, image: np.ndarray, decoded: dict[str, np.ndarray], score_threshold: float
+    ) -> None:
         """Draw one image's predictions in place. ``image`` is ``(H, W, 3)`` uint8 RGB at the input
         size; ``decoded`` holds this image's rows of :meth:`decode` (no leading ``B``)."""
 
