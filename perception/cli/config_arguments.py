@@ -8,14 +8,25 @@ from perception.config.loader import load_config
 from perception.config.schema import RunConfig
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, default: str | None = None) -> None:
-    """Add ``--config PATH`` and repeatable ``--set KEY=VALUE``."""
-    parser.add_argument(
-        "--config",
-        default=default,
-        metavar="PATH",
-        help="YAML config (default: %(default)s; built-in defaults when omitted)",
-    )
+def add_config_arguments(
+    parser: argparse.ArgumentParser, default: str | None = None, positional: bool = False
+) -> None:
+    """Add the config path (``--config PATH``, or a positional ``CONFIG`` when ``positional``)
+    and repeatable ``--set KEY=VALUE``."""
+    if positional:
+        parser.add_argument("config", metavar="CONFIG", help="YAML config, e.g. configs/demo.yaml")
+    else:
+        parser.add_argument(
+            "--config",
+            default=default,
+            metavar="PATH",
+            help="YAML config (default: %(default)s; built-in defaults when omitted)",
+        )
+    add_override_argument(parser)
+
+
+def add_override_argument(parser: argparse.ArgumentParser) -> None:
+    """Add repeatable ``--set KEY=VALUE``."""
     parser.add_argument(
         "--set",
         dest="overrides",

@@ -1,8 +1,8 @@
 """``perception demo``: run everything that exists end to end on the synthetic world.
 
-At this stage: write a synthetic dataset and driving video (as ``perception synth`` does), then
-pull augmented training batches through the configured dataset plugin and data loader and draw
-them on a contact sheet, so every part of the data path is exercised.
+Write a synthetic dataset and driving video (as ``perception synth`` does), draw augmented
+training batches, train the configured multi-task model, evaluate it on the validation split
+beside the trivial baselines, and write a report (markdown with PNG plots).
 """
 
 from __future__ import annotations
@@ -19,9 +19,19 @@ from perception.cli.synth_command import write_synthetic_dataset
 from perception.config.loader import save_config
 from perception.config.schema import RunConfig
 from perception.data.contact_sheet import write_contact_sheet
+from perception.data.letterbox import letterbox
 from perception.data.loader import make_loader
 from perception.data.sample import Sample
+from perception.eval.evaluate import EvalResult, evaluate
+from perception.eval.results_table import markdown_table, write_results
+from perception.model.build import build_model
 from perception.plugins import get_plugin_manager
+from perception.report.loss_plots import plot_task_losses
+from perception.report.prediction_sheet import write_prediction_sheet
+from perception.report.run_report import ReportInputs, write_report
+from perception.train.components import build_dataset, resolve_device
+from perception.train.train_log import read_train_log
+from perception.train.trainer import TrainResult, train
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,11 +47,20 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # Resolve the dataset before writing anything, so a bad name or setting fails at once.
     train_set = get_plugin_manager().datasets.get(config.data.dataset).factory(config, "train")
+    build_model(config)  # an unknown head or backbone fails here, before anything is written
     save_config(config, out / "config.yaml")
     outputs = write_synthetic_dataset(config, out / "data")
     batches_sheet = write_training_batches_sheet(config, train_set, out / "train_batches.png")
+    trained = train(config, out, progress=True)
+    device = resolve_device(config.train.device)
+    evaluation = evaluate(trained.model, config, device)
+    metrics_json, metrics_md = write_results(evaluation, out / "eval")
+    report = write_run_report(config, out, trained, evaluation, device)
     elapsed = time.perf_counter() - started
-    print(f"demo finished in {elapsed:.1f} s; outputs under {out}:")
+    print(markdown_table(evaluation), end="")
+    print(
+        f"demo finished in {elapsed:.1f} s (training {trained.seconds:.1f} s); outputs under {out}:"
+    )
     rows = [
         ("resolved config", out / "config.yaml"),
         *((f"{split} labels", path) for split, path in outputs.annotations.items()),
@@ -49,10 +68,42 @@ def run(args: argparse.Namespace) -> int:
         ("video labels", outputs.video_labels),
         ("contact sheet", outputs.contact_sheet),
         ("augmented batches", batches_sheet),
+        ("checkpoint", trained.checkpoint),
+        ("training log", trained.log),
+        ("metrics", metrics_json),
+        ("metrics table", metrics_md),
+        ("report", report),
     ]
     for label, path in rows:
         print(f"  {label:<20}{path}")
     return 0
+
+
+def write_run_report(
+    config: RunConfig, out: Path, trained: TrainResult, evaluation: EvalResult, device: Any
+) -> Path:
+    """Loss curves, drawn validation predictions and the metric table in ``out/report.md``."""
+    loss_plot = plot_task_losses(read_train_log(trained.log), out / "report" / "losses.png")
+    val_set = build_dataset(config, config.data.val_split)
+    height, width = config.data.input_height, config.data.input_width
+    count = min(config.eval.draw_images, len(val_set))  # type: ignore[arg-type]
+    shown = [letterbox(val_set[i], height, width) for i in range(count)]
+    sheet = write_prediction_sheet(
+        trained.model, shown, out / "report" / "predictions.png", config.eval.score_threshold
+    )
+    inputs = ReportInputs(
+        title="perception demo report",
+        config_path=out / "config.yaml",
+        train_seconds=trained.seconds,
+        train_steps=trained.steps,
+        train_images=len(build_dataset(config, config.data.split)),  # type: ignore[arg-type]
+        device=str(device),
+        evaluation=evaluation,
+        loss_plot=loss_plot,
+        prediction_sheet=sheet,
+        notes=[],
+    )
+    return write_report(inputs, out / "report.md")
 
 
 def write_training_batches_sheet(config: RunConfig, train_set: Dataset[Sample], path: Path) -> Path:

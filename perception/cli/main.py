@@ -11,10 +11,16 @@ import sys
 from collections.abc import Sequence
 
 from perception import __version__
-from perception.cli import demo_command, plugins_command, synth_command
+from perception.cli import (
+    demo_command,
+    eval_command,
+    plugins_command,
+    synth_command,
+    train_command,
+)
 from perception.errors import PerceptionError
 
-SUBCOMMANDS = (plugins_command, synth_command, demo_command)
+SUBCOMMANDS = (plugins_command, synth_command, train_command, eval_command, demo_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

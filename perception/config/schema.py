@@ -134,7 +134,9 @@ class TrainConfig:
     Training runs ``epochs`` passes over the training set, or stops at ``max_steps`` when that
     is set. ``amp`` uses mixed precision on CUDA only. ``device`` is ``auto``, ``cpu`` or a
     torch device string. Logs go to ``<output_dir>/train_log.csv`` and TensorBoard every
-    ``log_every`` steps; a checkpoint is written every ``checkpoint_every`` steps and at the end.
+    ``log_every`` steps; ``checkpoints/last.pt`` is rewritten every ``checkpoint_every`` steps
+    and at the end, and with ``keep_checkpoints`` each periodic one is also kept as
+    ``checkpoints/step_<N>.pt``. ``threads`` sets torch's CPU thread count (default: torch's).
     """
 
     epochs: int = 10
@@ -148,6 +150,7 @@ class TrainConfig:
     device: str = "auto"
     log_every: int = 10
     checkpoint_every: int = 200
+    keep_checkpoints: bool = False
     threads: int | None = None
 
 

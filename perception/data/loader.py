@@ -9,8 +9,9 @@ workers are seeded from the loader's generator too, for any other randomness a d
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sized
+from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,12 +32,15 @@ class Batch:
         depth: ``(B, H, W)`` float32 metres, 0 = unknown (all 0 where ``has_depth`` is False).
         has_depth: ``(B,)`` bool, the sample carries depth labels.
         samples: the ``B`` samples themselves, for the per-task target encoders.
+        targets: per-task targets when the loader was given a target encoder (a
+            :class:`~perception.model.task_targets.TaskTargets`), else ``None``.
     """
 
     images: torch.Tensor
     depth: torch.Tensor
     has_depth: torch.Tensor
     samples: list[Sample]
+    targets: Any = None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -66,10 +70,25 @@ def collate_samples(samples: list[Sample]) -> Batch:
     )
 
 
+class BatchCollator:
+    """``collate_fn``: :func:`collate_samples`, then the target encoder (in the worker)."""
+
+    def __init__(self, target_encoder: Callable[[list[Sample]], Any] | None = None) -> None:
+        self.target_encoder = target_encoder
+
+    def __call__(self, samples: list[Sample]) -> Batch:
+        batch = collate_samples(samples)
+        if self.target_encoder is not None:
+            batch.targets = self.target_encoder(samples)
+        return batch
+
+
 class SeededSampler(Sampler[tuple[int, int]]):
     """Yields ``(index, augmentation_seed)`` pairs; a new order and new seeds every epoch.
 
     Epoch ``e`` (the ``e``-th iteration, from 0) uses ``numpy.random.default_rng([seed, e])``.
+    :meth:`resume_at` makes the next iteration epoch ``e`` minus its first ``skip`` items, so a
+    resumed run sees exactly the items an uninterrupted run would have.
     """
 
     def __init__(self, length: int, shuffle: bool, seed: int) -> None:
@@ -77,6 +96,12 @@ class SeededSampler(Sampler[tuple[int, int]]):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
+        self.skip = 0
+
+    def resume_at(self, epoch: int, skip: int) -> None:
+        """Continue with epoch ``epoch``, leaving out its first ``skip`` items."""
+        self.epoch = epoch
+        self.skip = skip
 
     def __len__(self) -> int:
         return self.length
@@ -86,7 +111,8 @@ class SeededSampler(Sampler[tuple[int, int]]):
         self.epoch += 1
         order = rng.permutation(self.length) if self.shuffle else np.arange(self.length)
         seeds = rng.integers(0, 2**31 - 1, size=self.length)
-        yield from zip(order.tolist(), seeds.tolist(), strict=True)
+        skip, self.skip = self.skip, 0
+        yield from zip(order.tolist()[skip:], seeds.tolist()[skip:], strict=True)
 
 
 class PreparedDataset(Dataset[Sample]):
@@ -120,17 +146,25 @@ def seed_worker(worker_id: int) -> None:
 
 
 def make_loader(
-    dataset: Dataset[Sample], data_config: DataConfig, train: bool, seed: int
+    dataset: Dataset[Sample],
+    data_config: DataConfig,
+    train: bool,
+    seed: int,
+    target_encoder: Callable[[list[Sample]], Any] | None = None,
+    batch_size: int | None = None,
 ) -> DataLoader[Sample]:
     """DataLoader of :class:`Batch` es of ``data_config.batch_size`` letterboxed samples.
 
     Training shuffles and (when ``data_config.augment.enabled``) augments; evaluation keeps
     the order and does neither. Workers (``data_config.num_workers``) persist across epochs.
+    ``target_encoder`` (e.g. a :class:`~perception.model.task_targets.TargetEncoder`) runs in
+    the workers and fills ``Batch.targets``. ``batch_size`` overrides ``data_config.batch_size``.
     """
     if not isinstance(dataset, Sized):
         raise ValueError("make_loader needs a map-style dataset with __len__")
-    if data_config.batch_size <= 0:
-        raise ValueError(f"data.batch_size must be positive, got {data_config.batch_size}")
+    batch_size = data_config.batch_size if batch_size is None else batch_size
+    if batch_size <= 0:
+        raise ValueError(f"data.batch_size must be positive, got {batch_size}")
     if data_config.num_workers < 0:
         raise ValueError(f"data.num_workers must be >= 0, got {data_config.num_workers}")
     augment = train and data_config.augment.enabled
@@ -143,9 +177,10 @@ def make_loader(
     workers = data_config.num_workers
     return DataLoader(
         prepared,
-        batch_size=data_config.batch_size,
+        batch_size=batch_size,
         sampler=SeededSampler(len(dataset), shuffle=train, seed=seed),
-        collate_fn=collate_samples,
+        collate_fn=BatchCollator(target_encoder),
+        drop_last=train,
         num_workers=workers,
         persistent_workers=workers > 0,
         worker_init_fn=seed_worker if workers > 0 else None,

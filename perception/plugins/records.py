@@ -5,7 +5,8 @@ of its kind. What a factory receives and returns is the contract of that kind:
 
 - :class:`DatasetRecord`: ``factory(config: RunConfig, split: str) -> Dataset[Sample]``.
 - :class:`HeadRecord`: ``factory(feature_spec, **options) -> task head`` (the task-head contract).
-- :class:`BackboneRecord`: ``factory(**options) -> backbone`` reporting its feature spec.
+- :class:`BackboneRecord`: ``factory(pretrained=None, **options) -> backbone`` reporting its
+  feature spec; ``pretrained`` is a local weights file path.
 - :class:`BalancerRecord`: ``factory(task_names, **options) -> balancer`` (losses in, backward
   done, weights out).
 """

@@ -26,11 +26,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0]
 
 
-def test_plugins_lists_the_builtin_datasets_with_their_package() -> None:
+def test_plugins_lists_the_builtin_plugins_with_their_package() -> None:
     result = run_cli("plugins")
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
-    for name in ("synthetic", "coco"):
+    builtin = ("synthetic", "coco", "cars", "depth", "pedestrian_keypoints", "resnet18", "equal")
+    for name in builtin:
         assert "perception-driving 0.1.0" in rows[name]
     for kind in ("heads", "balancers", "backbones", "datasets"):
         assert any(line.startswith(f"{kind} (") for line in result.stdout.splitlines())

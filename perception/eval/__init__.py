@@ -1,0 +1,1 @@
+"""Metrics: per-task evaluators that compare decoded predictions with ground truth."""

@@ -1,0 +1,95 @@
+"""The hard-sharing multi-task model: one backbone and neck, N task heads.
+
+A small orchestrator in the manner of torchvision's ``GeneralizedRCNN``: it only wires the
+components it receives. In train mode ``forward`` returns the per-task losses; in eval mode it
+returns each head's decoded predictions. Loss weighting is not the model's business (the
+balancer does it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import torch
+from torch import nn
+
+from perception.model.feature_spec import FeatureSpec
+from perception.model.task_head import TaskHead, zero_loss
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class MultiTaskModel(nn.Module):
+    """Backbone -> neck -> heads.
+
+    Args:
+        backbone: module with ``feature_spec`` mapping normalised ``(B, 3, H, W)`` images to
+            ``{level: (B, C, H/s, W/s)}``.
+        neck: module with ``feature_spec`` mapping the backbone's features to the heads'.
+        heads: task heads by name, each built from ``neck.feature_spec``.
+    """
+
+    def __init__(self, backbone: nn.Module, neck: nn.Module, heads: Mapping[str, TaskHead]) -> None:
+        super().__init__()
+        if not heads:
+            raise ValueError("a multi-task model needs at least one head")
+        self.backbone = backbone
+        self.neck = neck
+        self.heads = nn.ModuleDict(dict(heads))
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+        self.register_buffer("pixel_mean", mean, persistent=False)
+        self.register_buffer("pixel_std", std, persistent=False)
+
+    @property
+    def feature_spec(self) -> FeatureSpec:
+        return self.neck.feature_spec
+
+    @property
+    def head_names(self) -> list[str]:
+        return list(self.heads.keys())
+
+    def task_heads(self) -> Iterator[tuple[str, TaskHead]]:
+        for name, head in self.heads.items():
+            assert isinstance(head, TaskHead)
+            yield name, head
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Parameters every task shares (backbone and neck), for gradient-based balancers."""
+        return [
+            p for p in (*self.backbone.parameters(), *self.neck.parameters()) if p.requires_grad
+        ]
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` RGB in ``[0, 255]`` (uint8 or float) -> ImageNet-normalised float."""
+        return (images.float() - self.pixel_mean) / self.pixel_std
+
+    def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Neck features ``{level: (B, C, H/s, W/s)}`` for RGB images ``(B, 3, H, W)``."""
+        return self.neck(self.backbone(self.normalize(images)))
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        targets: Mapping[str, Mapping[str, torch.Tensor]] | None = None,
+        labelled: Mapping[str, torch.Tensor] | None = None,
+    ) -> dict[str, torch.Tensor] | dict[str, dict[str, torch.Tensor]]:
+        """Train mode: ``{task: scalar loss}`` (needs ``targets`` and ``labelled`` per task).
+        Eval mode: ``{task: decoded predictions}``."""
+        features = self.features(images)
+        if self.training:
+            if targets is None or labelled is None:
+                raise ValueError("training forward needs targets and labelled masks per task")
+            losses = {}
+            for name, head in self.task_heads():
+                outputs = head(features)
+                mask = labelled[name]
+                # A batch with no labels for a task carries no targets for it at all.
+                losses[name] = (
+                    head.loss(outputs, targets[name], mask)
+                    if bool(mask.any())
+                    else zero_loss(outputs)
+                )
+            return losses
+        return {name: head.decode(head(features)) for name, head in self.task_heads()}

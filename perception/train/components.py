@@ -1,0 +1,69 @@
+"""What a run is built from, resolved from the config: device, datasets, balancer, optimizer."""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from perception.balancing.balancer import Balancer
+from perception.config.schema import RunConfig
+from perception.data.sample import Sample
+from perception.errors import ConfigError
+from perception.plugins import get_plugin_manager
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; anything else is a torch device string."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(
+            f"train.device: '{name}' is not a device (use auto, cpu or cuda)"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"train.device is '{name}' but CUDA is not available on this machine")
+    return device
+
+
+def build_dataset(config: RunConfig, split: str) -> Dataset[Sample]:
+    """The ``data.dataset`` plugin's dataset for ``split``."""
+    record = get_plugin_manager().datasets.get(config.data.dataset)
+    return record.factory(config, split)
+
+
+def build_balancer(config: RunConfig, task_names: list[str]) -> Balancer:
+    """The ``balancer.type`` plugin for these tasks."""
+    record = get_plugin_manager().balancers.get(config.balancer.type)
+    options = {key: value for key, value in vars(config.balancer).items() if key != "type"}
+    try:
+        inspect.signature(record.factory).bind(task_names, **options)
+    except TypeError as exc:
+        raise ConfigError(f"balancer '{config.balancer.type}': {exc}") from None
+    balancer = record.factory(task_names, **options)
+    if not isinstance(balancer, Balancer):
+        raise ConfigError(
+            f"balancer '{config.balancer.type}': factory returned {type(balancer).__name__}, "
+            "not a Balancer"
+        )
+    return balancer
+
+
+def build_optimizer(model: nn.Module, balancer: Balancer, config: RunConfig) -> torch.optim.AdamW:
+    """AdamW; weight decay on conv and linear weights only (not on norms, biases or the
+    balancer's own parameters)."""
+    decay, no_decay = [], []
+    for parameter in model.parameters():
+        if not parameter.requires_grad:
+            continue
+        (decay if parameter.ndim > 1 else no_decay).append(parameter)
+    no_decay.extend(p for p in balancer.parameters() if p.requires_grad)
+    groups = [
+        {"params": decay, "weight_decay": config.train.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.train.lr)
