@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,12 +66,10 @@ def test_same_seed_writes_identical_datasets(tmp_path: Path) -> None:
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
+    tiny = REPO_ROOT / "configs" / "tiny.yaml"
     result = run_cli(
-        "demo", "--config", str(REPO_ROOT / "configs" / "demo.yaml"), *SMALL,
-        "--set", "data.num_images=6", "--set", "data.batch_size=2",
-        "--set", "data.input_height=64", "--set", "data.input_width=128",
-        "-o", str(out),
-    )  # fmt: skip
+        "demo", "--config", str(tiny), *SMALL, "--set", "data.batch_size=2", "-o", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert "demo finished" in result.stdout
     assert load_config(out / "config.yaml").data.batch_size == 2
@@ -79,3 +78,22 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     batches = cv2.imread(str(out / "train_batches.png"))
     assert batches is not None
     assert batches.shape[1] > 128
+    assert (out / "checkpoints" / "last.pt").is_file()
+
+    report = (out / "report.md").read_text()
+    assert "Training took" in report
+    for head in (
+        "traffic_lights",
+        "cars",
+        "pedestrians",
+        "stop_signs",
+        "depth",
+        "pedestrian_keypoints",
+    ):
+        assert f"| {head} |" in report, head
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report):
+        drawn = cv2.imread(str(out / image))
+        assert drawn is not None and drawn.size > 0, image
+    assert len(re.findall(r"!\[", report)) == 2
+    metrics = json.loads((out / "eval" / "metrics.json").read_text())
+    assert metrics["tasks"]["depth"]["model"]["abs_rel"] > 0
