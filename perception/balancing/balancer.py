@@ -7,7 +7,7 @@ A balancer record's factory is called as ``factory(task_names, **options)`` and 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -18,8 +18,10 @@ class Balancer(nn.Module, ABC):
 
     Attributes:
         task_names: the tasks in a fixed order.
-        needs_task_gradients: when True the trainer passes the shared parameters to
+        needs_task_gradients: when True the trainer passes shared parameters to
             :meth:`backward` so the balancer can take per-task gradients of them.
+        gradient_scope: which shared parameters: ``"all"`` (backbone and neck) or ``"last"``
+            (the last layer every head shares, the neck's output convolutions).
 
     A balancer may own learnable parameters (e.g. uncertainty weighting's log-variances); the
     trainer adds :meth:`parameters` to the optimizer and saves :meth:`state_dict` in
@@ -27,6 +29,7 @@ class Balancer(nn.Module, ABC):
     """
 
     needs_task_gradients: bool = False
+    gradient_scope: Literal["all", "last"] = "all"
 
     def __init__(self, task_names: list[str]) -> None:
         super().__init__()

@@ -26,11 +26,10 @@ from perception.eval.evaluate import EvalResult, evaluate
 from perception.eval.results_table import markdown_table, write_results
 from perception.model.build import build_model
 from perception.plugins import get_plugin_manager
-from perception.report.loss_plots import plot_task_losses
 from perception.report.prediction_sheet import write_prediction_sheet
 from perception.report.run_report import ReportInputs, write_report
+from perception.report.training_plots import write_training_plots
 from perception.train.components import build_dataset, resolve_device
-from perception.train.train_log import read_train_log
 from perception.train.trainer import TrainResult, train
 
 
@@ -58,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     report = write_run_report(config, out, trained, evaluation, device)
     elapsed = time.perf_counter() - started
     print(markdown_table(evaluation), end="")
+    for warning in trained.affinity.warnings() if trained.affinity else []:
+        print(f"warning: {warning}")
     print(
         f"demo finished in {elapsed:.1f} s (training {trained.seconds:.1f} s); outputs under {out}:"
     )
@@ -82,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
 def write_run_report(
     config: RunConfig, out: Path, trained: TrainResult, evaluation: EvalResult, device: Any
 ) -> Path:
-    """Loss curves, drawn validation predictions and the metric table in ``out/report.md``."""
-    loss_plot = plot_task_losses(read_train_log(trained.log), out / "report" / "losses.png")
+    """Loss curves, convergence diagnostics, inter-task affinity (when measured), drawn
+    validation predictions and the metric table in ``out/report.md``."""
+    plots = write_training_plots(trained.log, out / "report", trained.affinity)
     val_set = build_dataset(config, config.data.val_split)
     height, width = config.data.input_height, config.data.input_width
     count = min(config.eval.draw_images, len(val_set))  # type: ignore[arg-type]
@@ -99,9 +101,12 @@ def write_run_report(
         train_images=len(build_dataset(config, config.data.split)),  # type: ignore[arg-type]
         device=str(device),
         evaluation=evaluation,
-        loss_plot=loss_plot,
+        loss_plot=plots.losses,
         prediction_sheet=sheet,
         notes=[],
+        convergence_plot=plots.convergence,
+        affinity_plot=plots.affinity,
+        affinity_warnings=trained.affinity.warnings() if trained.affinity else [],
     )
     return write_report(inputs, out / "report.md")
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from perception import __version__
 from perception.cli import (
+    affinity_command,
     demo_command,
     eval_command,
     plugins_command,
@@ -20,7 +21,14 @@ from perception.cli import (
 )
 from perception.errors import PerceptionError
 
-SUBCOMMANDS = (plugins_command, synth_command, train_command, eval_command, demo_command)
+SUBCOMMANDS = (
+    plugins_command,
+    synth_command,
+    train_command,
+    eval_command,
+    affinity_command,
+    demo_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,9 @@
-"""``perception train CONFIG``: train the multi-task model a config describes."""
+"""``perception train CONFIG``: train the multi-task model a config describes.
+
+Besides checkpoints and logs, the run folder gets ``report/losses.png`` and
+``report/convergence.png`` (and ``report/affinity.png`` with ``train.affinity_every``); pairs of
+tasks with negative mean affinity are printed as warnings.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from perception.cli.config_arguments import add_config_arguments, config_from_arguments
+from perception.report.training_plots import write_training_plots
 from perception.train.trainer import train
 
 
@@ -32,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     if resume == "last":
         resume = out / "checkpoints" / "last.pt"
     result = train(config, out, resume=resume, progress=not args.no_progress)
+    plots = write_training_plots(result.log, out / "report", result.affinity)
     print(
         f"trained {result.steps} steps in {result.seconds:.1f} s; checkpoint {result.checkpoint}, "
-        f"log {result.log}"
+        f"log {result.log}, plots {plots.convergence.parent}"
     )
+    for warning in result.affinity.warnings() if result.affinity else []:
+        print(f"warning: {warning}")
     return 0

@@ -70,8 +70,13 @@ def build_dataclass(cls: type[ConfigT], raw: Any, key_path: str, origin: str) ->
     hints = typing.get_type_hints(cls)
     field_names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     values: dict[str, Any] = {}
+    extra_field = getattr(cls, "EXTRA_KEYS_FIELD", None)
     for key, value in raw.items():
         child = _join(key_path, str(key))
+        if key not in field_names and extra_field is not None:
+            # An open section (e.g. ``balancer``): the plugin it names validates these keys.
+            values.setdefault(extra_field, {})[str(key)] = value
+            continue
         if key not in field_names:
             raise ConfigError(
                 f"{origin}: unknown key '{child}'{did_you_mean(str(key), field_names)}"
@@ -169,6 +174,10 @@ def apply_override(config: Any, override: str) -> None:
     for depth, part in enumerate(parts):
         names = [f.name for f in dataclasses.fields(target)]
         prefix = ".".join(parts[:depth])
+        extra_field = getattr(type(target), "EXTRA_KEYS_FIELD", None)
+        if part not in names and extra_field is not None and depth == len(parts) - 1:
+            getattr(target, extra_field)[part] = value
+            return
         if part not in names:
             raise ConfigError(
                 f"{origin}: unknown key '{_join(prefix, part)}'{did_you_mean(part, names)}"

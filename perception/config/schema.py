@@ -9,7 +9,7 @@ defaults; the YAML files under ``configs/`` only list what they change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 
 @dataclass
@@ -64,6 +64,8 @@ class DataConfig:
     ``val_num_images`` validation scenes) on the fly from ``seed``. Every image is letterboxed to
     ``input_height x input_width`` before batching. ``cache`` keeps each loaded sample in memory
     after its first use (worth it for small synthetic sets trained for many epochs).
+    ``label_fraction`` keeps a task's labels on only that fraction of the training images,
+    e.g. ``{stop_signs: 0.1}`` (the low-data scenario of the multi-task lab).
     """
 
     dataset: str = "synthetic"
@@ -73,6 +75,7 @@ class DataConfig:
     num_images: int = 256
     val_num_images: int = 64
     cache: bool = False
+    label_fraction: dict[str, float] = field(default_factory=dict)
     input_height: int = 384
     input_width: int = 640
     batch_size: int = 8
@@ -109,6 +112,13 @@ class ModelConfig:
     ``pretrained`` is a local file path of a backbone state dict (never a download).
     ``heads`` names registered head plugins; ``head_options`` passes keyword options to a head's
     factory by head name, e.g. ``{depth: {max_depth: 80.0}}``.
+
+    ``sharing`` is ``hard`` (one backbone and neck for every head) or ``soft`` (one backbone and
+    neck per head). Under soft sharing, ``soft_tie`` ties the task networks: ``cross_stitch``
+    (learned per-channel mixing of the tasks' features after every backbone level, Misra et al.
+    2016) or ``l2`` (a penalty ``soft_l2_weight * sum over task pairs ||theta_i - theta_j||^2``
+    between corresponding backbone weights, Duong et al. 2015). Both are ignored under hard
+    sharing.
     """
 
     backbone: str = "resnet18"
@@ -118,13 +128,21 @@ class ModelConfig:
     heads: list[str] = field(default_factory=lambda: list(DEFAULT_HEADS))
     head_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels_last: bool = True
+    sharing: Literal["hard", "soft"] = "hard"
+    soft_tie: Literal["cross_stitch", "l2"] = "cross_stitch"
+    soft_l2_weight: float = 1e-3
 
 
 @dataclass
 class BalancerConfig:
-    """How per-task losses are combined; ``type`` names a registered balancer."""
+    """How per-task losses are combined: ``type`` names a registered balancer; every other key
+    is an option of that balancer (``balancer: {type: gradnorm, alpha: 1.5}``), collected in
+    ``options`` and validated by the balancer's factory (unknown options get "did you mean")."""
+
+    EXTRA_KEYS_FIELD: ClassVar[str] = "options"
 
     type: str = "equal"
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,6 +155,9 @@ class TrainConfig:
     ``log_every`` steps; ``checkpoints/last.pt`` is rewritten every ``checkpoint_every`` steps
     and at the end, and with ``keep_checkpoints`` each periodic one is also kept as
     ``checkpoints/step_<N>.pt``. ``threads`` sets torch's CPU thread count (default: torch's).
+    Every ``diagnostics_every`` steps the convergence diagnostics (loss ratios, inverse training
+    rates, per-task gradient norms and cosines) are measured; every ``affinity_every`` steps the
+    lookahead inter-task affinity (0 turns either off; see ``perception/train/probes.py``).
     """
 
     epochs: int = 10
@@ -152,6 +173,8 @@ class TrainConfig:
     checkpoint_every: int = 200
     keep_checkpoints: bool = False
     threads: int | None = None
+    diagnostics_every: int = 50
+    affinity_every: int = 0
 
 
 @dataclass

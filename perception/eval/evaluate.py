@@ -14,7 +14,7 @@ from tqdm import tqdm
 from perception.config.schema import RunConfig
 from perception.data.letterbox import letterbox
 from perception.data.loader import make_loader
-from perception.model.multitask import MultiTaskModel
+from perception.model.build import PerceptionModel
 from perception.train.components import build_dataset
 
 
@@ -45,7 +45,7 @@ class EvalResult:
 
 
 def evaluate(
-    model: MultiTaskModel, config: RunConfig, device: torch.device, progress: bool = True
+    model: PerceptionModel, config: RunConfig, device: torch.device, progress: bool = True
 ) -> EvalResult:
     """Run ``model`` over ``data.val_split`` and score every head; the baselines learn from the
     first ``eval.baseline_images`` training images (letterboxed, not augmented)."""

@@ -37,8 +37,7 @@ class MultiTaskModel(nn.Module):
         self.backbone = backbone
         self.neck = neck
         self.heads = nn.ModuleDict(dict(heads))
-        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+        mean, std = pixel_statistics()
         self.register_buffer("pixel_mean", mean, persistent=False)
         self.register_buffer("pixel_std", std, persistent=False)
 
@@ -61,6 +60,11 @@ class MultiTaskModel(nn.Module):
             p for p in (*self.backbone.parameters(), *self.neck.parameters()) if p.requires_grad
         ]
 
+    def last_shared_parameters(self) -> list[nn.Parameter]:
+        """The last layer all heads share (the neck's output convolutions), where GradNorm
+        measures per-task gradient norms."""
+        return [p for p in self.neck.output_parameters() if p.requires_grad]
+
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)`` RGB in ``[0, 255]`` (uint8 or float) -> ImageNet-normalised float."""
         return (images.float() - self.pixel_mean) / self.pixel_std
@@ -81,15 +85,37 @@ class MultiTaskModel(nn.Module):
         if self.training:
             if targets is None or labelled is None:
                 raise ValueError("training forward needs targets and labelled masks per task")
-            losses = {}
-            for name, head in self.task_heads():
-                outputs = head(features)
-                mask = labelled[name]
-                # A batch with no labels for a task carries no targets for it at all.
-                losses[name] = (
-                    head.loss(outputs, targets[name], mask)
-                    if bool(mask.any())
-                    else zero_loss(outputs)
-                )
-            return losses
+            return {
+                name: task_loss(name, head, features, targets, labelled)
+                for name, head in self.task_heads()
+            }
         return {name: head.decode(head(features)) for name, head in self.task_heads()}
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The loss terms that tie parameters rather than fit data: none under hard sharing, so
+        an exact zero scalar (not connected to any parameter). See
+        :meth:`perception.model.soft_sharing.SoftSharingModel.regularization_loss`."""
+        return torch.zeros((), device=self.pixel_mean.device)
+
+
+def pixel_statistics() -> tuple[torch.Tensor, torch.Tensor]:
+    """ImageNet's per-channel mean and standard deviation on the ``[0, 255]`` scale, each
+    ``(1, 3, 1, 1)``, for normalising RGB images."""
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+    return mean, std
+
+
+def task_loss(
+    name: str,
+    head: TaskHead,
+    features: dict[str, torch.Tensor],
+    targets: Mapping[str, Mapping[str, torch.Tensor]],
+    labelled: Mapping[str, torch.Tensor],
+) -> torch.Tensor:
+    """Task ``name``'s scalar loss: its ``head`` run on ``features``, scored against
+    ``targets[name]`` where the ``(B,)`` mask ``labelled[name]`` is set."""
+    outputs = head(features)
+    mask = labelled[name]
+    # A batch with no labels for a task carries no targets for it at all.
+    return head.loss(outputs, targets[name], mask) if bool(mask.any()) else zero_loss(outputs)

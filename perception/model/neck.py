@@ -44,6 +44,10 @@ class FPNNeck(nn.Module):
         )
         self.pyramid = FeaturePyramidNetwork([level.channels for level in in_spec.levels], channels)
 
+    def output_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the 3x3 output convolutions: the last layer every head shares."""
+        return list(self.pyramid.layer_blocks.parameters())
+
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Map ``{in_level: (B, C_in, H/s, W/s)}`` to ``{out_level: (B, channels, H/s, W/s)}``."""
         missing = [name for name in self.in_spec.names if name not in features]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from perception.data.sample import Sample
+from perception.data.task_label_fraction import UNLABELLED_TASKS
 from perception.model.task_head import TaskHead
 
 
@@ -39,7 +40,8 @@ class TaskTargets:
 
 
 class TargetEncoder:
-    """Calls every head's ``encode_targets`` on each sample and stacks the results."""
+    """Calls every head's ``encode_targets`` on each sample and stacks the results; a sample
+    whose ``meta["unlabelled_tasks"]`` lists a task counts as unlabelled for it."""
 
     def __init__(self, heads: Mapping[str, TaskHead]) -> None:
         self.heads = dict(heads)
@@ -48,7 +50,12 @@ class TargetEncoder:
         targets: dict[str, dict[str, torch.Tensor]] = {}
         labelled: dict[str, torch.Tensor] = {}
         for task, head in self.heads.items():
-            encoded = [head.encode_targets(sample) for sample in samples]
+            encoded = [
+                None
+                if task in sample.meta.get(UNLABELLED_TASKS, ())  # type: ignore[operator]
+                else head.encode_targets(sample)
+                for sample in samples
+            ]
             labelled[task] = torch.tensor([item is not None for item in encoded])
             targets[task] = _stack(task, encoded)
         return TaskTargets(targets, labelled)

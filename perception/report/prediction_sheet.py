@@ -12,11 +12,11 @@ from perception.data.draw import draw_labels
 from perception.data.image_file import write_image_atomic
 from perception.data.sample import Sample
 from perception.eval.evaluate import decoded_to_numpy
-from perception.model.multitask import MultiTaskModel
+from perception.model.build import PerceptionModel
 
 
 def draw_predictions(
-    model: MultiTaskModel, samples: Sequence[Sample], score_threshold: float
+    model: PerceptionModel, samples: Sequence[Sample], score_threshold: float
 ) -> list[np.ndarray]:
     """Each letterboxed sample's image ``(H, W, 3)`` with every head's predictions drawn."""
     device = next(model.parameters()).device
@@ -35,7 +35,7 @@ def draw_predictions(
 
 
 def write_prediction_sheet(
-    model: MultiTaskModel, samples: Sequence[Sample], path: Path, score_threshold: float
+    model: PerceptionModel, samples: Sequence[Sample], path: Path, score_threshold: float
 ) -> Path:
     """Rows of ``[predictions | ground truth]`` for letterboxed ``samples``; PNG, atomic."""
     if not samples:

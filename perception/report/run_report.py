@@ -1,8 +1,9 @@
-"""The run report: training time, the metric table, loss curves and drawn predictions."""
+"""The run report: training time, the metric table, loss curves, convergence diagnostics,
+inter-task affinity (when measured) and drawn predictions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from perception.atomic import write_text_atomic
@@ -24,6 +25,9 @@ class ReportInputs:
     loss_plot: Path
     prediction_sheet: Path
     notes: list[str]
+    convergence_plot: Path | None = None
+    affinity_plot: Path | None = None
+    affinity_warnings: list[str] = field(default_factory=list)
 
 
 def write_report(inputs: ReportInputs, path: Path) -> Path:
@@ -50,6 +54,31 @@ def write_report(inputs: ReportInputs, path: Path) -> Path:
         "",
         f"![per-task training losses]({_relative(inputs.loss_plot, folder)})",
         "",
+    ]
+    if inputs.convergence_plot is not None:
+        lines += [
+            "## Convergence diagnostics",
+            "",
+            "Loss ratio L(t)/L(0) and inverse training rate per task, the balancer's weights, "
+            "per-task gradient norms at the last shared layer, and the mean cosine between task "
+            "gradients with the fraction of conflicting pairs.",
+            "",
+            f"![convergence diagnostics]({_relative(inputs.convergence_plot, folder)})",
+            "",
+        ]
+    if inputs.affinity_plot is not None:
+        lines += [
+            "## Inter-task affinity",
+            "",
+            "Lookahead affinity (Fifty et al. 2021): the relative drop of task j's loss after an "
+            "SGD step on task i alone, averaged over training; negative means task i hurts task j.",
+            "",
+            f"![inter-task affinity]({_relative(inputs.affinity_plot, folder)})",
+            "",
+            *(f"- **warning:** {warning}" for warning in inputs.affinity_warnings),
+            *([""] if inputs.affinity_warnings else ["No pair has negative mean affinity.", ""]),
+        ]
+    lines += [
         "## Predictions (left) and ground truth (right) on validation images",
         "",
         f"![predictions]({_relative(inputs.prediction_sheet, folder)})",

@@ -21,8 +21,7 @@ from perception.atomic import write_bytes_atomic
 from perception.config.loader import build_dataclass, config_to_dict
 from perception.config.schema import RunConfig
 from perception.errors import ConfigError, MalformedFileError, MissingFileError
-from perception.model.build import build_model
-from perception.model.multitask import MultiTaskModel
+from perception.model.build import PerceptionModel, build_model
 
 FORMAT = "perception-checkpoint"
 FORMAT_VERSION = 1
@@ -121,8 +120,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def check_compatible(checkpoint: Checkpoint, config: RunConfig) -> None:
-    """Refuse to load ``checkpoint`` into the model ``config`` describes when the head set or
-    the backbone differ (a clear message instead of a state-dict key dump)."""
+    """Refuse to load ``checkpoint`` into the model ``config`` describes when the head set, the
+    backbone or the sharing differ (a clear message instead of a state-dict key dump)."""
     if checkpoint.heads != list(config.model.heads):
         raise ConfigError(
             f"checkpoint {checkpoint.path} was trained with heads {checkpoint.heads}, but the "
@@ -134,9 +133,22 @@ def check_compatible(checkpoint: Checkpoint, config: RunConfig) -> None:
             f"'{checkpoint.config.model.backbone}', but the config asks for "
             f"'{config.model.backbone}'"
         )
+    trained_sharing, asked_sharing = _sharing(checkpoint.config), _sharing(config)
+    if trained_sharing != asked_sharing:
+        raise ConfigError(
+            f"checkpoint {checkpoint.path} was trained with {trained_sharing}, but the config "
+            f"asks for {asked_sharing}"
+        )
 
 
-def model_from_checkpoint(checkpoint: Checkpoint) -> MultiTaskModel:
+def _sharing(config: RunConfig) -> str:
+    """``"hard sharing"`` or ``"soft sharing (<tie>)"``, for messages and comparison."""
+    if config.model.sharing == "soft":
+        return f"soft sharing ({config.model.soft_tie})"
+    return "hard sharing"
+
+
+def model_from_checkpoint(checkpoint: Checkpoint) -> PerceptionModel:
     """The model the checkpoint's own config describes, with the checkpoint's weights, in eval
     mode on the CPU."""
     model = build_model(checkpoint.config)

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from perception.balancing.balancer import Balancer
 from perception.config.schema import RunConfig
 from perception.data.sample import Sample
+from perception.data.task_label_fraction import TaskLabelFraction
 from perception.errors import ConfigError
 from perception.plugins import get_plugin_manager
 
@@ -31,15 +32,29 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_dataset(config: RunConfig, split: str) -> Dataset[Sample]:
-    """The ``data.dataset`` plugin's dataset for ``split``."""
+    """The ``data.dataset`` plugin's dataset for ``split``; the training split keeps each task
+    of ``data.label_fraction`` labelled on that fraction of its images only."""
     record = get_plugin_manager().datasets.get(config.data.dataset)
-    return record.factory(config, split)
+    dataset = record.factory(config, split)
+    fractions = config.data.label_fraction
+    if split == config.data.split and fractions:
+        unknown = sorted(set(fractions) - set(config.model.heads))
+        if unknown:
+            raise ConfigError(
+                f"data.label_fraction names {unknown}, which are not in model.heads "
+                f"{config.model.heads}"
+            )
+        bad = {task: value for task, value in fractions.items() if not 0.0 <= value <= 1.0}
+        if bad:
+            raise ConfigError(f"data.label_fraction values must be in [0, 1], got {bad}")
+        dataset = TaskLabelFraction(dataset, fractions, config.seed)
+    return dataset
 
 
 def build_balancer(config: RunConfig, task_names: list[str]) -> Balancer:
     """The ``balancer.type`` plugin for these tasks."""
     record = get_plugin_manager().balancers.get(config.balancer.type)
-    options = {key: value for key, value in vars(config.balancer).items() if key != "type"}
+    options = dict(config.balancer.options)
     try:
         inspect.signature(record.factory).bind(task_names, **options)
     except TypeError as exc:

@@ -1,15 +1,22 @@
 """Training logs: one CSV row per logged step, mirrored to TensorBoard.
 
-The CSV (``train_log.csv``) is what the report plots from; its columns are fixed at the first
-row: ``step, epoch, seconds, lr, loss`` then ``loss/<task>`` and ``weight/<task>`` per task.
-Rows are flushed as they are written, so a killed run keeps its log.
+The CSV (``train_log.csv``) is what the report plots from; its columns are set by the first
+row: ``step, epoch, seconds, lr, loss``, ``loss/<task>`` and ``weight/<task>`` per task, then
+the convergence diagnostics when they are on (see :mod:`perception.train.probes`). A row that
+brings a new column (e.g. a resumed run that turned diagnostics on) rewrites the file with the
+column added and empty cells in the earlier rows. Rows are flushed as they are written, so a
+killed run keeps its log. NaN values (a diagnostic not measured in that row) are written to the
+CSV as ``nan`` and left out of TensorBoard.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import IO
+
+from perception.atomic import atomic_path
 
 
 class TrainLog:
@@ -36,13 +43,29 @@ class TrainLog:
         if self._columns is None:
             self._columns = list(row)
             self._writer.writerow(self._columns)
+        elif any(key not in self._columns for key in row):
+            self._add_columns([key for key in row if key not in self._columns])
         self._writer.writerow([_format(row.get(column, "")) for column in self._columns])
         self._file.flush()
         if self._tensorboard is not None:
             step = int(row["step"])
             for key, value in row.items():
-                if key != "step":
+                if key != "step" and not math.isnan(value):
                     self._tensorboard.add_scalar(key, value, step)
+
+    def _add_columns(self, new: list[str]) -> None:
+        """Rewrite the CSV (atomically) with ``new`` columns appended to the header."""
+        assert self._columns is not None
+        self._file.close()
+        with self.path.open(newline="") as handle:
+            rows = list(csv.reader(handle))[1:]
+        self._columns = [*self._columns, *new]
+        with atomic_path(self.path) as temp, temp.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(self._columns)
+            writer.writerows(row + [""] * (len(self._columns) - len(row)) for row in rows)
+        self._file = self.path.open("a", newline="")
+        self._writer = csv.writer(self._file)
 
     def close(self) -> None:
         self._file.close()

@@ -10,23 +10,25 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from perception.atomic import atomic_path
+from perception.balancing.affinity import AffinityMatrix
 from perception.config.loader import save_config
 from perception.config.schema import RunConfig
 from perception.data.cached_dataset import CachedDataset
 from perception.data.loader import SeededSampler, make_loader
 from perception.errors import PerceptionError
-from perception.model.build import build_model
-from perception.model.multitask import MultiTaskModel
-from perception.model.task_targets import TargetEncoder
+from perception.model.build import PerceptionModel, build_model
+from perception.model.task_targets import TargetEncoder, TaskTargets
 from perception.train.checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from perception.train.components import (
     build_balancer,
@@ -34,6 +36,7 @@ from perception.train.components import (
     build_optimizer,
     resolve_device,
 )
+from perception.train.probes import TrainingProbes
 from perception.train.schedule import warmup_cosine
 from perception.train.train_log import TrainLog
 
@@ -51,7 +54,9 @@ class TrainResult:
     log: Path
     steps: int
     seconds: float
-    model: MultiTaskModel
+    model: PerceptionModel
+    affinity: AffinityMatrix | None = None
+    """The mean lookahead affinity when ``train.affinity_every`` was set."""
 
 
 def train(
@@ -115,13 +120,20 @@ def train(
 
     save_config(config, out / "config.yaml")
     log = TrainLog(out, append=checkpoint is not None)
+    probes = TrainingProbes(config.train, model, out, step if checkpoint is not None else None)
     last = out / "checkpoints" / "last.pt"
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16)
         if device.type == "cuda" and config.train.amp
         else nullcontext()
     )
-    shared = model.shared_parameters() if balancer.needs_task_gradients else None
+    shared = None
+    if balancer.needs_task_gradients:
+        shared = (
+            model.last_shared_parameters()
+            if balancer.gradient_scope == "last"
+            else model.shared_parameters()
+        )
     parameters = [p for p in (*model.parameters(), *balancer.parameters()) if p.requires_grad]
     sums: dict[str, float] = {}
     counted = 0
@@ -153,12 +165,15 @@ def train(
                 if config.model.channels_last:
                     images = images.contiguous(memory_format=torch.channels_last)
                 targets = batch.targets.to(device)
-                with autocast:
-                    losses = model(images, targets.targets, targets.labelled)
-                losses = {name: loss.float() for name, loss in losses.items()}
+                forward = partial(_task_losses, model, images, targets, autocast)
+                losses = forward()
                 _check_finite(losses, step)
+                probes.before_backward(step + 1, losses, forward, optimizer.param_groups[0]["lr"])
                 optimizer.zero_grad(set_to_none=True)
                 weights = balancer.backward(losses, shared)
+                penalty = model.regularization_loss()  # soft sharing's L2 tie; 0 otherwise
+                if penalty.requires_grad:
+                    penalty.backward()
                 if config.train.grad_clip > 0:
                     nn.utils.clip_grad_norm_(parameters, config.train.grad_clip)
                 optimizer.step()
@@ -172,6 +187,7 @@ def train(
                 bar.update(1)
                 if step % config.train.log_every == 0 or step == total_steps:
                     row = _log_row(sums, counted, step, steps_per_epoch, scheduler, started)
+                    row.update(probes.log_columns())
                     log.write(row)
                     bar.set_postfix_str(_postfix(row))
                     sums, counted = {}, 0
@@ -180,11 +196,12 @@ def train(
                 if step >= total_steps:
                     break
         write_checkpoint()
+        affinity = probes.finish()
     finally:
         bar.close()
         log.close()
     model.eval()
-    return TrainResult(out, last, log.path, step, time.perf_counter() - started, model)
+    return TrainResult(out, last, log.path, step, time.perf_counter() - started, model, affinity)
 
 
 def _postfix(row: dict[str, float]) -> str:
@@ -197,6 +214,18 @@ def _postfix(row: dict[str, float]) -> str:
             weight = row.get(f"weight/{task}", 1.0)
             parts.append(f"{task} {value:.3f}" + ("" if weight == 1.0 else f"×{weight:.2f}"))
     return " ".join(parts)
+
+
+def _task_losses(
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: TaskTargets,
+    autocast: AbstractContextManager[Any],
+) -> dict[str, torch.Tensor]:
+    """The step's forward: ``{task: float32 scalar loss}`` for ``images`` ``(B, 3, H, W)``."""
+    with autocast:
+        losses = model(images, targets.targets, targets.labelled)
+    return {name: loss.float() for name, loss in losses.items()}
 
 
 def _check_finite(losses: dict[str, torch.Tensor], step: int) -> None:

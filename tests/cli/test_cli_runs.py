@@ -68,8 +68,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     tiny = REPO_ROOT / "configs" / "tiny.yaml"
     result = run_cli(
-        "demo", "--config", str(tiny), *SMALL, "--set", "data.batch_size=2", "-o", str(out)
-    )
+        "demo", "--config", str(tiny), *SMALL, "--set", "data.batch_size=2",
+        "--set", "train.affinity_every=3", "-o", str(out),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "demo finished" in result.stdout
     assert load_config(out / "config.yaml").data.batch_size == 2
@@ -94,6 +95,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report):
         drawn = cv2.imread(str(out / image))
         assert drawn is not None and drawn.size > 0, image
-    assert len(re.findall(r"!\[", report)) == 2
+    assert len(re.findall(r"!\[", report)) == 4  # losses, convergence, affinity, predictions
+    assert "## Convergence diagnostics" in report and "## Inter-task affinity" in report
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     assert metrics["tasks"]["depth"]["model"]["abs_rel"] > 0

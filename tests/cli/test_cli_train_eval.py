@@ -17,6 +17,8 @@ def test_train_then_eval_write_checkpoint_logs_and_metrics(tmp_path: Path) -> No
     assert checkpoint.is_file() and (out / "train_log.csv").is_file()
     assert (out / "config.yaml").is_file()
     assert any((out / "tensorboard").iterdir()), "TensorBoard event file"
+    for plot in ("losses.png", "convergence.png"):
+        assert (out / "report" / plot).read_bytes()[:4] == b"\x89PNG", plot
 
     evaluated = run_cli("eval", str(checkpoint), "--no-progress")
     assert evaluated.returncode == 0, evaluated.stderr

@@ -129,3 +129,13 @@ def test_saved_config_loads_back_identically(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", sorted((REPO_ROOT / "configs").glob("*.yaml")), ids=str)
 def test_shipped_configs_validate(path: Path) -> None:
     load_config(path)
+
+
+def test_balancer_section_collects_its_options_for_the_plugin(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("balancer: {type: gradnorm, alpha: 1.5}\n")
+    config = load_config(path, ["balancer.weight_lr=0.01"])
+    assert config.balancer.type == "gradnorm"
+    assert config.balancer.options == {"alpha": 1.5, "weight_lr": 0.01}
+    save_config(config, tmp_path / "saved.yaml")
+    assert load_config(tmp_path / "saved.yaml") == config

@@ -3,6 +3,11 @@
 Every backbone module has a ``feature_spec`` (levels ``c2`` .. ``c5`` at strides 4, 8, 16, 32)
 and maps ``(B, 3, H, W)`` images to a dict of feature maps keyed by level name. Plugins register
 them by name; :class:`WeightsFile` loads local weight files into them.
+
+A backbone may also offer ``forward_stage(index, x)``: run only the layers from level
+``index - 1`` (or, for ``index`` 0, from the images) to level ``index``, so that ``forward`` is
+the stages chained. Soft sharing's cross-stitch units need it to mix the task networks'
+features between levels; every built-in backbone has it.
 """
 
 from perception.model.backbones.pretrained import WeightsFile

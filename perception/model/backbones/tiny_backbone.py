@@ -51,11 +51,19 @@ class TinyBackbone(nn.Module):
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Map normalised images ``(B, 3, H, W)`` to ``{level: (B, C_level, H/s, W/s)}``."""
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
-        x = self.stem(images)
         features: dict[str, torch.Tensor] = {}
-        for level, stage in zip(self.feature_spec.levels, self.stages, strict=True):
-            x = stage(x)
+        x = images
+        for index, level in enumerate(self.feature_spec.levels):
+            x = self.forward_stage(index, x)
             features[level.name] = x
         return features
+
+    def forward_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """Run the layers between level ``index - 1`` and level ``index`` (for ``index`` 0: the
+        normalised images ``(B, 3, H, W)`` to the first level), e.g. for stitching tasks'
+        features between levels."""
+        if index == 0:
+            if x.ndim != 4 or x.shape[1] != 3:
+                raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
+            x = self.stem(x)
+        return self.stages[index](x)

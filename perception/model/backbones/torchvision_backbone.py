@@ -8,7 +8,8 @@ from ``torchvision.models.<name>(weights=...)`` load as they are. Models are alw
 The trunk is the model's feature children run in order, a ``nn.Sequential`` child counted
 element by element. A dry run at construction measures every step's output stride and
 channels; the level at stride ``s`` is the output of the last step at that stride, named
-``c{log2 s}`` (``c2`` at stride 4 .. ``c5`` at stride 32).
+``c{log2 s}`` (``c2`` at stride 4 .. ``c5`` at stride 32). The steps after level ``i - 1`` up
+to level ``i`` form stage ``i``, which :meth:`TorchvisionBackbone.forward_stage` runs alone.
 """
 
 from __future__ import annotations
@@ -70,25 +71,31 @@ class TorchvisionBackbone(nn.Module):
             self.add_module(name, children[name])
         self.architecture = architecture
         self.ignored_weight_prefixes = tuple(f"{name}." for name in children if name not in trunk)
-        self._steps, self.feature_spec = self._tap_levels(_step_paths(self, trunk))
+        self._stages, self.feature_spec = self._tap_levels(_step_paths(self, trunk))
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Map normalised images ``(B, 3, H, W)`` to ``{level: (B, C_level, H/s, W/s)}``."""
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(images.shape)}")
         features: dict[str, torch.Tensor] = {}
         x = images
-        for path, level_name in self._steps:
-            x = self.get_submodule(path)(x)
-            if level_name is not None:
-                features[level_name] = x
+        for index, level in enumerate(self.feature_spec.levels):
+            x = self.forward_stage(index, x)
+            features[level.name] = x
         return features
 
-    def _tap_levels(
-        self, paths: list[str]
-    ) -> tuple[tuple[tuple[str, str | None], ...], FeatureSpec]:
+    def forward_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """Run the steps between level ``index - 1`` and level ``index`` (for ``index`` 0: the
+        normalised images ``(B, 3, H, W)`` to the first level), e.g. for stitching tasks'
+        features between levels."""
+        if index == 0 and (x.ndim != 4 or x.shape[1] != 3):
+            raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
+        for path in self._stages[index]:
+            x = self.get_submodule(path)(x)
+        return x
+
+    def _tap_levels(self, paths: list[str]) -> tuple[tuple[tuple[str, ...], ...], FeatureSpec]:
         """Dry-run ``paths`` to find the last step at each stride; return the steps up to the
-        coarsest level (each with the level it produces, if any) and the feature spec."""
+        coarsest level grouped into stages (stage ``i`` ends with the step that produces level
+        ``i``) and the feature spec."""
         was_training = self.training
         self.eval()
         last_step_at: dict[int, tuple[int, int]] = {}
@@ -103,18 +110,15 @@ class TorchvisionBackbone(nn.Module):
         missing = [stride for stride in LEVEL_STRIDES if stride not in last_step_at]
         if missing:
             raise ValueError(f"{self.architecture} has no output at strides {missing}")
-        level_at_step: dict[int, str] = {}
         levels = []
+        stages = []
+        start = 0
         for stride in LEVEL_STRIDES:
             index, channels = last_step_at[stride]
-            name = f"c{int(math.log2(stride))}"
-            level_at_step[index] = name
-            levels.append(FeatureLevel(name, channels, stride))
-        steps = tuple(
-            (path, level_at_step.get(index))
-            for index, path in enumerate(paths[: max(level_at_step) + 1])
-        )
-        return steps, FeatureSpec(tuple(levels))
+            levels.append(FeatureLevel(f"c{int(math.log2(stride))}", channels, stride))
+            stages.append(tuple(paths[start : index + 1]))
+            start = index + 1
+        return tuple(stages), FeatureSpec(tuple(levels))
 
 
 def _step_paths(module: nn.Module, trunk: tuple[str, ...]) -> list[str]:

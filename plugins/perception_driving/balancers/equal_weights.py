@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from perception.balancing.balancer import Balancer
-from perception.errors import ConfigError
+from perception.balancing.options import check_option_names
 
 SUMMARY = "sum of the task losses, every weight 1"
 
@@ -26,6 +26,5 @@ class EqualWeights(Balancer):
 
 
 def build_equal(task_names: list[str], **options: object) -> EqualWeights:
-    if options:
-        raise ConfigError(f"balancer 'equal' takes no options, got {sorted(options)}")
+    check_option_names("equal", options, ())
     return EqualWeights(task_names)

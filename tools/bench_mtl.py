@@ -1,0 +1,205 @@
+"""The multi-task lab: what sharing buys, under every balancer. Writes benchmarks/mtl.{json,md}.
+
+Usage: ``python tools/bench_mtl.py [--config configs/mtl_bench.yaml] [--out benchmarks]``
+
+Every run uses the same data, step budget and seed (``--config``); each trains and evaluates in
+its own process, so its peak memory (max RSS) is its own. Runs:
+
+- ``single/<head>``: one model per head (the single-task baselines);
+- ``hard/<balancer>``: the hard-sharing model with all heads under every registered balancer;
+- ``soft/<tie>``: soft parameter sharing (cross-stitch units, L2 tie);
+- low data: stop-sign labels kept on 10% of the training images, single-task stop-sign model
+  against the hard-sharing model (equal weights) on the same 10%;
+- narrow: the backbone's width divided by 3, single-task models against the hard-sharing model.
+
+Delta_p is LibMTL's multi-task gain (Maninis et al. 2019): for each task the mean over its
+metrics of the relative improvement over the single-task model, signed so that positive is
+better (``(-1)^{lower is better} (M - M_single) / M_single``), then the mean over tasks, in %.
+Metrics whose single-task value is 0 have no relative improvement and are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from perception.atomic import write_text_atomic
+from perception.config.loader import load_config
+from perception.eval.evaluate import evaluate
+from perception.eval.results_table import finite_or_none
+from perception.plugins import get_plugin_manager
+from perception.train.train_log import read_train_log
+from perception.train.trainer import train
+
+REPO = Path(__file__).resolve().parent.parent
+ALL_HEADS = ("traffic_lights", "cars", "pedestrians", "stop_signs", "depth", "pedestrian_keypoints")
+
+
+def run_one(config_path: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
+    """Train and evaluate one variant in this process; metrics, timing and peak memory."""
+    config = load_config(config_path, [f"output_dir={out_dir}", *overrides])
+    result = train(config, out_dir, progress=False)
+    evaluation = evaluate(result.model, config, torch.device("cpu"), progress=False)
+    log = read_train_log(result.log)
+    return {
+        "heads": list(config.model.heads),
+        "steps": result.steps,
+        "train_seconds": result.seconds,
+        "seconds_per_step": log["seconds"][-1] / log["step"][-1],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "metrics": {task: values["model"] for task, values in evaluation.metrics.items()},
+        "directions": evaluation.directions,
+    }
+
+
+def spawn(config_path: str, overrides: list[str], work: Path, name: str) -> dict[str, Any]:
+    """Run one variant in a fresh interpreter (so peak memory is its own)."""
+    out_dir = work / name.replace("/", "_")
+    command = [sys.executable, __file__, "--config", config_path, "--one", json.dumps(overrides),
+               "--one-out", str(out_dir)]  # fmt: skip
+    print(f"[{dt.datetime.now():%H:%M:%S}] {name}: {' '.join(overrides)}", flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"run {name} failed:\n{done.stderr[-3000:]}")
+    return {
+        "name": name,
+        "overrides": overrides,
+        **json.loads(done.stdout.strip().splitlines()[-1]),
+    }
+
+
+def delta_p(run: dict[str, Any], singles: dict[str, dict[str, Any]]) -> float:
+    """LibMTL's Delta_p of ``run`` against the single-task runs ``{task: run}``, in %."""
+    per_task = []
+    for task, metrics in run["metrics"].items():
+        base = singles[task]["metrics"][task]
+        gains = []
+        for metric, value in metrics.items():
+            reference = base.get(metric)
+            if reference is None or not math.isfinite(reference) or reference == 0:
+                continue
+            if value is None or not math.isfinite(value):
+                continue
+            sign = -1.0 if run["directions"][task][metric] == "lower" else 1.0
+            gains.append(sign * (value - reference) / abs(reference))
+        if gains:
+            per_task.append(sum(gains) / len(gains))
+    return 100.0 * sum(per_task) / len(per_task) if per_task else math.nan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(REPO / "configs" / "mtl_bench.yaml"))
+    parser.add_argument("--out", default=str(REPO / "benchmarks"))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--one-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(run_one(args.config, json.loads(args.one), Path(args.one_out))))
+        return
+
+    balancers = sorted(get_plugin_manager().balancers.names())
+    base_width = load_config(args.config).model.backbone_options.get("width", 16)
+    narrow = [f"model.backbone_options={{width: {max(4, base_width // 3)}}}"]
+    runs: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_mtl_") as temp:
+        work = Path(temp)
+
+        def go(name: str, overrides: list[str]) -> None:
+            runs[name] = spawn(args.config, overrides, work, name)
+
+        for head in ALL_HEADS:
+            go(f"single/{head}", [f"model.heads=[{head}]"])
+        for balancer in balancers:
+            go(f"hard/{balancer}", [f"balancer.type={balancer}"])
+        for tie in ("cross_stitch", "l2"):
+            go(f"soft/{tie}", ["model.sharing=soft", f"model.soft_tie={tie}"])
+        low = ["data.label_fraction={stop_signs: 0.1}"]
+        go("lowdata/single/stop_signs", ["model.heads=[stop_signs]", *low])
+        go("lowdata/hard/equal", low)
+        for head in ALL_HEADS:
+            go(f"narrow/single/{head}", [f"model.heads=[{head}]", *narrow])
+        go("narrow/hard/equal", narrow)
+
+    singles = {head: runs[f"single/{head}"] for head in ALL_HEADS}
+    narrow_singles = {head: runs[f"narrow/single/{head}"] for head in ALL_HEADS}
+    equal_step = runs["hard/equal"]["seconds_per_step"]
+    for name, run in runs.items():
+        if name.startswith("narrow/"):
+            run["delta_p"] = delta_p(run, narrow_singles)
+        elif name.startswith("lowdata/"):
+            single = runs["lowdata/single/stop_signs"]
+            run["delta_p"] = delta_p(
+                {**run, "metrics": {"stop_signs": run["metrics"]["stop_signs"]}},
+                {"stop_signs": single},
+            )
+        else:
+            run["delta_p"] = delta_p(run, singles)
+        run["step_time_vs_equal"] = run["seconds_per_step"] / equal_step
+    report = {
+        "command": "python tools/bench_mtl.py " + shlex.join(sys.argv[1:]),
+        "config": args.config,
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {
+            "processor": platform.machine(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
+        "runs": runs,
+    }
+    out = Path(args.out)
+    write_text_atomic(out / "mtl.json", json.dumps(finite_or_none(report), indent=2) + "\n")
+    write_text_atomic(out / "mtl.md", markdown(report))
+    print((out / "mtl.md").read_text())
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The committed table: per-task headline metrics, Delta_p, relative step time, memory."""
+    runs = report["runs"]
+    headline = {
+        "traffic_lights": "AP50",
+        "cars": "AP50",
+        "pedestrians": "AP50",
+        "stop_signs": "AP50",
+        "depth": "abs_rel",
+        "pedestrian_keypoints": "oks_ap",
+    }
+    columns = [f"{task} {metric}" for task, metric in headline.items()]
+    lines = [
+        "# Multi-task lab",
+        "",
+        f"Command: `{report['command']}` ({report['date']}, config `{report['config']}`). "
+        "Every run: same data, steps and seed. Delta_p: LibMTL's mean relative gain over the "
+        "single-task models (positive is better). Step time is relative to equal weights.",
+        "",
+        "| run | " + " | ".join(columns) + " | Delta_p % | step time | peak RSS MB |",
+        "|---|" + "---:|" * (len(columns) + 3),
+    ]
+    for name, run in runs.items():
+        cells = []
+        for task, metric in headline.items():
+            value = run["metrics"].get(task, {}).get(metric)
+            cells.append("-" if value is None else f"{value:.3f}")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {run['delta_p']:+.1f} | {run['step_time_vs_equal']:.2f}x"
+            + f" | {run['peak_rss_mb']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
