@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-mtl clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench_synth.py
+
+bench-mtl: $(STAMP)
+	$(BIN)/python tools/bench_mtl.py
 
 clean:
 	rm -rf $(VENV) runs
