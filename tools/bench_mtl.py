@@ -40,8 +40,8 @@ import torch
 from perception.atomic import write_text_atomic
 from perception.config.loader import load_config
 from perception.eval.evaluate import evaluate
-from perception.eval.results_table import finite_or_none
 from perception.plugins import get_plugin_manager
+from perception.strict_json import finite_or_none
 from perception.train.train_log import read_train_log
 from perception.train.trainer import train
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 from perception.atomic import write_text_atomic
 from perception.eval.evaluate import EvalResult
+from perception.strict_json import finite_or_none
 
 
 def markdown_table(result: EvalResult) -> str:
@@ -45,17 +45,6 @@ def write_results(result: EvalResult, out_dir: Path) -> tuple[Path, Path]:
     )
     md_path = write_text_atomic(out_dir / "metrics.md", header + markdown_table(result))
     return json_path, md_path
-
-
-def finite_or_none(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by ``None`` (strict JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_or_none(item) for item in value]
-    return value
 
 
 def _number(value: float) -> str:

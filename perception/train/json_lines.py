@@ -8,12 +8,12 @@ run after its last checkpoint), so the file always describes one consistent hist
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from perception.atomic import write_text_atomic
 from perception.errors import MalformedFileError
+from perception.strict_json import finite_or_none
 
 
 class JsonLinesLog:
@@ -55,18 +55,6 @@ def read_json_lines(path: Path) -> list[dict[str, Any]]:
             raise MalformedFileError(f"{path}:{number}: expected an object with an integer step")
         records.append(record)
     return records
-
-
-def finite_or_none(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, inf) replaced by ``None``, recursively through
-    lists and dicts, so it serialises as strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_or_none(item) for item in value]
-    return value
 
 
 def _line(record: dict[str, Any]) -> str:
