@@ -8,19 +8,17 @@ balancer does it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
 from perception.model.feature_spec import FeatureSpec
 from perception.model.task_head import TaskHead, zero_loss
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from perception.model.task_model import TaskModel
 
 
-class MultiTaskModel(nn.Module):
+class MultiTaskModel(TaskModel):
     """Backbone -> neck -> heads.
 
     Args:
@@ -31,28 +29,13 @@ class MultiTaskModel(nn.Module):
     """
 
     def __init__(self, backbone: nn.Module, neck: nn.Module, heads: Mapping[str, TaskHead]) -> None:
-        super().__init__()
-        if not heads:
-            raise ValueError("a multi-task model needs at least one head")
+        super().__init__(heads)
         self.backbone = backbone
         self.neck = neck
-        self.heads = nn.ModuleDict(dict(heads))
-        mean, std = pixel_statistics()
-        self.register_buffer("pixel_mean", mean, persistent=False)
-        self.register_buffer("pixel_std", std, persistent=False)
 
     @property
     def feature_spec(self) -> FeatureSpec:
         return self.neck.feature_spec
-
-    @property
-    def head_names(self) -> list[str]:
-        return list(self.heads.keys())
-
-    def task_heads(self) -> Iterator[tuple[str, TaskHead]]:
-        for name, head in self.heads.items():
-            assert isinstance(head, TaskHead)
-            yield name, head
 
     def shared_parameters(self) -> list[nn.Parameter]:
         """Parameters every task shares (backbone and neck), for gradient-based balancers."""
@@ -64,10 +47,6 @@ class MultiTaskModel(nn.Module):
         """The last layer all heads share (the neck's output convolutions), where GradNorm
         measures per-task gradient norms."""
         return [p for p in self.neck.output_parameters() if p.requires_grad]
-
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` RGB in ``[0, 255]`` (uint8 or float) -> ImageNet-normalised float."""
-        return (images.float() - self.pixel_mean) / self.pixel_std
 
     def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Neck features ``{level: (B, C, H/s, W/s)}`` for RGB images ``(B, 3, H, W)``."""
@@ -90,20 +69,6 @@ class MultiTaskModel(nn.Module):
                 for name, head in self.task_heads()
             }
         return {name: head.decode(head(features)) for name, head in self.task_heads()}
-
-    def regularization_loss(self) -> torch.Tensor:
-        """The loss terms that tie parameters rather than fit data: none under hard sharing, so
-        an exact zero scalar (not connected to any parameter). See
-        :meth:`perception.model.soft_sharing.SoftSharingModel.regularization_loss`."""
-        return torch.zeros((), device=self.pixel_mean.device)
-
-
-def pixel_statistics() -> tuple[torch.Tensor, torch.Tensor]:
-    """ImageNet's per-channel mean and standard deviation on the ``[0, 255]`` scale, each
-    ``(1, 3, 1, 1)``, for normalising RGB images."""
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
-    return mean, std
 
 
 def task_loss(

@@ -35,7 +35,7 @@ differ and are defined here for the gradient-based balancers:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Literal
 
 import torch
@@ -44,14 +44,15 @@ from torch import nn
 from perception.model.cross_stitch import DEFAULT_SELF_WEIGHT, CrossStitch
 from perception.model.feature_spec import FeatureSpec
 from perception.model.l2_tie import pairwise_squared_distance
-from perception.model.multitask import pixel_statistics, task_loss
+from perception.model.multitask import task_loss
 from perception.model.task_head import TaskHead
+from perception.model.task_model import TaskModel
 
 SoftTie = Literal["cross_stitch", "l2"]
 SOFT_TIES: tuple[SoftTie, ...] = ("cross_stitch", "l2")
 
 
-class SoftSharingModel(nn.Module):
+class SoftSharingModel(TaskModel):
     """Per task: backbone -> (cross-stitch units between levels) -> neck -> head.
 
     Args:
@@ -73,9 +74,7 @@ class SoftSharingModel(nn.Module):
         l2_weight: float = 1e-3,
         stitch_self_weight: float = DEFAULT_SELF_WEIGHT,
     ) -> None:
-        super().__init__()
-        if not heads:
-            raise ValueError("a multi-task model needs at least one head")
+        super().__init__(heads)
         if list(backbones) != list(heads) or list(necks) != list(heads):
             raise ValueError(
                 f"need one backbone and one neck per head, in head order {list(heads)}; got "
@@ -97,7 +96,6 @@ class SoftSharingModel(nn.Module):
                 )
         self.backbones = nn.ModuleDict(dict(backbones))
         self.necks = nn.ModuleDict(dict(necks))
-        self.heads = nn.ModuleDict(dict(heads))
         self.tie = tie
         self.l2_weight = l2_weight
         self.backbone_spec: FeatureSpec = backbone_specs.pop()
@@ -109,23 +107,11 @@ class SoftSharingModel(nn.Module):
             if tie == "cross_stitch"
             else {}
         )
-        mean, std = pixel_statistics()
-        self.register_buffer("pixel_mean", mean, persistent=False)
-        self.register_buffer("pixel_std", std, persistent=False)
 
     @property
     def feature_spec(self) -> FeatureSpec:
         """The necks' (common) feature spec, which the heads were built from."""
         return next(iter(self.necks.values())).feature_spec
-
-    @property
-    def head_names(self) -> list[str]:
-        return list(self.heads.keys())
-
-    def task_heads(self) -> Iterator[tuple[str, TaskHead]]:
-        for name, head in self.heads.items():
-            assert isinstance(head, TaskHead)
-            yield name, head
 
     def shared_parameters(self) -> list[nn.Parameter]:
         """The trunk (every backbone, stitch unit and neck), for gradient-based balancers; see
@@ -142,10 +128,6 @@ class SoftSharingModel(nn.Module):
         return [
             p for neck in self.necks.values() for p in neck.output_parameters() if p.requires_grad
         ]
-
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` RGB in ``[0, 255]`` (uint8 or float) -> ImageNet-normalised float."""
-        return (images.float() - self.pixel_mean) / self.pixel_std
 
     def features(self, images: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
         """Per task, its neck features ``{level: (B, C, H/s, W/s)}`` for RGB images
