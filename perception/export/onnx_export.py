@@ -1,0 +1,202 @@
+"""Export a multi-task model (backbone, neck, heads and their decode) to one ONNX file.
+
+The graph takes one input, :data:`INPUT_NAME`: ``(B, 3, H, W)`` float32 RGB in ``[0, 255]``,
+already letterboxed to the model's input size (cast uint8 frames to float32; do not normalise:
+the graph does it). ``B`` is dynamic. The outputs are every exported head's decoded predictions,
+named ``<head>.<output>`` (``cars.boxes``, ``depth.map``), in head order. The metadata JSON under
+:data:`~perception.export.metadata.METADATA_KEY` describes all of it.
+
+Before anything is written, the graph is checked with ``onnx.checker``, run once in ONNX Runtime
+on the CPU and compared with PyTorch on the same input; a disagreement raises
+:class:`~perception.errors.PerceptionError` and leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+from torch import nn
+
+from perception.atomic import write_bytes_atomic
+from perception.config.schema import RunConfig
+from perception.errors import ConfigError, PerceptionError, did_you_mean
+from perception.export.metadata import BATCH_DIM, METADATA_KEY, export_metadata
+from perception.model.task_head import TaskHead
+
+INPUT_NAME = "images"
+"""The graph's only input: ``(B, 3, H, W)`` float32 RGB in ``[0, 255]``."""
+
+ABSOLUTE_TOLERANCE = 1e-4
+RELATIVE_TOLERANCE = 1e-5
+"""A float output agrees when ``|onnx - torch| <= ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE *
+|torch|`` everywhere (the relative term keeps depth in tens of metres within float32 rounding);
+integer and boolean outputs must agree exactly."""
+
+TRACE_BATCH = 2
+CHECK_BATCH = 3
+"""The batch sizes of the tracing input and of the comparison input; they differ so that a
+graph whose batch dimension was fixed while tracing fails the comparison."""
+
+
+class FlatOutputs(nn.Module):
+    """Wraps a multi-task model so its eval forward returns a flat tuple of tensors.
+
+    Args:
+        model: a hard- or soft-sharing multi-task model; its eval forward maps ``(B, 3, H, W)``
+            RGB to ``{head: {output: tensor}}``.
+        heads: the heads to keep, in output order.
+    """
+
+    def __init__(self, model: nn.Module, heads: Sequence[str]) -> None:
+        super().__init__()
+        self.model = model
+        self.heads = list(heads)
+
+    def named(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"<head>.<output>": tensor}`` for ``images`` ``(B, 3, H, W)``, in output order."""
+        decoded = self.model(images)
+        return {
+            f"{head}.{output}": value
+            for head in self.heads
+            for output, value in decoded[head].items()
+        }
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The values of :meth:`named`, in the same order."""
+        return tuple(self.named(images).values())
+
+
+def export_onnx(
+    model: nn.Module,
+    config: RunConfig,
+    path: str | Path,
+    heads: Sequence[str] | None = None,
+) -> Path:
+    """Export ``model`` (built from ``config``) to the single-file ONNX model ``path``.
+
+    Args:
+        model: a multi-task model (``head_names``, ``task_heads``, ``pixel_mean``/``pixel_std``
+            buffers, eval forward ``images -> {head: {output: tensor}}``); put in eval mode.
+        config: the config the model was built and trained with (input size, metadata).
+        path: the ``.onnx`` file to write (atomically; its folder is created).
+        heads: the heads to export, in this order; all of the model's heads by default.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ConfigError: ``heads`` is empty, repeats a head or names one the model lacks.
+        PerceptionError: the exported graph fails ``onnx.checker`` or ONNX Runtime disagrees
+            with PyTorch (the message names the output and the difference).
+    """
+    model.eval()
+    selected = _select_heads(model, heads)
+    wrapper = FlatOutputs(model, [name for name, _ in selected]).eval()
+    device = model.pixel_mean.device
+    height, width = config.data.input_height, config.data.input_width
+    trace_images = _sample_images(TRACE_BATCH, height, width, device, seed=0)
+    check_images = _sample_images(CHECK_BATCH, height, width, device, seed=1)
+    with torch.no_grad():
+        output_names = list(wrapper.named(trace_images))
+        expected = {
+            name: value.cpu().numpy() for name, value in wrapper.named(check_images).items()
+        }
+        program = torch.onnx.export(
+            wrapper,
+            (trace_images,),
+            input_names=[INPUT_NAME],
+            output_names=output_names,
+            dynamic_shapes={"images": {0: torch.export.Dim(BATCH_DIM)}},
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+    proto = program.model_proto
+    metadata = export_metadata(
+        config, selected, expected, model.pixel_mean, model.pixel_std, INPUT_NAME
+    )
+    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(metadata)})
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        raise PerceptionError(f"the exported ONNX graph for {path} is invalid: {exc}") from None
+    data = proto.SerializeToString()
+    _compare_with_runtime(data, check_images.cpu().numpy(), expected, Path(path))
+    return write_bytes_atomic(path, data)
+
+
+def _select_heads(model: nn.Module, heads: Sequence[str] | None) -> list[tuple[str, TaskHead]]:
+    """The ``(name, head)`` pairs to export, in the order of ``heads`` (default: all)."""
+    available = dict(model.task_heads())
+    if heads is None:
+        return list(available.items())
+    if not heads:
+        raise ConfigError(f"no heads to export; choose from {list(available)}")
+    repeated = sorted({name for name in heads if list(heads).count(name) > 1})
+    if repeated:
+        raise ConfigError(f"heads to export name {repeated} more than once")
+    for name in heads:
+        if name not in available:
+            raise ConfigError(
+                f"cannot export head '{name}': the model has heads {list(available)}"
+                f"{did_you_mean(name, available)}"
+            )
+    return [(name, available[name]) for name in heads]
+
+
+def _sample_images(
+    batch: int, height: int, width: int, device: torch.device, seed: int
+) -> torch.Tensor:
+    """Reproducible ``(batch, 3, height, width)`` float32 noise in ``[0, 255]``."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand((batch, 3, height, width), generator=generator) * 255.0
+    return images.to(device)
+
+
+def _compare_with_runtime(
+    data: bytes, images: np.ndarray, expected: dict[str, np.ndarray], path: Path
+) -> None:
+    """Run the serialised graph ``data`` on ``images`` in ONNX Runtime's CPU provider and raise
+    :class:`PerceptionError` naming the first output that disagrees with ``expected``."""
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(
+        data, sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    names = list(expected)
+    actual = dict(zip(names, session.run(names, {INPUT_NAME: images}), strict=True))
+    for name, reference in expected.items():
+        problem = _disagreement(actual[name], reference)
+        if problem:
+            raise PerceptionError(
+                f"not writing {path}: output '{name}' differs between ONNX Runtime and "
+                f"PyTorch: {problem}"
+            )
+
+
+def _disagreement(actual: np.ndarray, reference: np.ndarray) -> str | None:
+    """How ``actual`` (ONNX Runtime) differs from ``reference`` (PyTorch), or ``None``."""
+    if actual.shape != reference.shape or actual.dtype != reference.dtype:
+        return (
+            f"{actual.dtype}{list(actual.shape)} instead of {reference.dtype}"
+            f"{list(reference.shape)}"
+        )
+    if np.issubdtype(reference.dtype, np.floating):
+        difference = np.abs(actual.astype(np.float64) - reference.astype(np.float64))
+        allowed = ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * np.abs(reference.astype(np.float64))
+        if np.isnan(difference).any() or (difference > allowed).any():
+            return (
+                f"max abs difference {np.nanmax(difference, initial=0.0):.3g} "
+                f"(allowed {ABSOLUTE_TOLERANCE:g} + {RELATIVE_TOLERANCE:g} x |value|)"
+            )
+        return None
+    mismatched = int((actual != reference).sum())
+    if mismatched:
+        return f"{mismatched} of {reference.size} values differ (integer outputs must match)"
+    return None
