@@ -15,6 +15,7 @@ from perception.cli import (
     affinity_command,
     demo_command,
     eval_command,
+    export_command,
     plugins_command,
     synth_command,
     train_command,
@@ -26,6 +27,7 @@ SUBCOMMANDS = (
     synth_command,
     train_command,
     eval_command,
+    export_command,
     affinity_command,
     demo_command,
 )
