@@ -7,10 +7,12 @@ them by name; :class:`WeightsFile` loads local weight files into them.
 A backbone may also offer ``forward_stage(index, x)``: run only the layers from level
 ``index - 1`` (or, for ``index`` 0, from the images) to level ``index``, so that ``forward`` is
 the stages chained. Soft sharing's cross-stitch units need it to mix the task networks'
-features between levels; every built-in backbone has it.
+features between levels; every built-in backbone is a :class:`StagedBackbone`, which derives
+``forward`` from it.
 """
 
 from perception.model.backbones.pretrained import WeightsFile
+from perception.model.backbones.staged_backbone import StagedBackbone
 from perception.model.backbones.tiny_backbone import TinyBackbone
 from perception.model.backbones.torchvision_backbone import (
     TORCHVISION_ARCHITECTURES,
@@ -19,6 +21,7 @@ from perception.model.backbones.torchvision_backbone import (
 
 __all__ = [
     "TORCHVISION_ARCHITECTURES",
+    "StagedBackbone",
     "TinyBackbone",
     "TorchvisionBackbone",
     "WeightsFile",

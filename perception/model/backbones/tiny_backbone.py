@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from perception.model.backbones.staged_backbone import StagedBackbone
 from perception.model.feature_spec import FeatureLevel, FeatureSpec
 
 
@@ -18,7 +19,7 @@ def conv_bn_relu(in_channels: int, out_channels: int, stride: int) -> nn.Sequent
     )
 
 
-class TinyBackbone(nn.Module):
+class TinyBackbone(StagedBackbone):
     """A stride-2 stem and four stages of two conv-BN-ReLU layers (the first of stride 2).
 
     Levels ``c2`` .. ``c5`` at strides 4, 8, 16, 32 have ``width``, ``2 * width``,
@@ -49,21 +50,9 @@ class TinyBackbone(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.feature_spec = FeatureSpec(tuple(levels))
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Map normalised images ``(B, 3, H, W)`` to ``{level: (B, C_level, H/s, W/s)}``."""
-        features: dict[str, torch.Tensor] = {}
-        x = images
-        for index, level in enumerate(self.feature_spec.levels):
-            x = self.forward_stage(index, x)
-            features[level.name] = x
-        return features
-
     def forward_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
-        """Run the layers between level ``index - 1`` and level ``index`` (for ``index`` 0: the
-        normalised images ``(B, 3, H, W)`` to the first level), e.g. for stitching tasks'
-        features between levels."""
+        """Stage ``index``: for 0 the stem and first stage on ``(B, 3, H, W)`` images."""
         if index == 0:
-            if x.ndim != 4 or x.shape[1] != 3:
-                raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
+            self.check_images(x)
             x = self.stem(x)
         return self.stages[index](x)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torchvision import models
 
+from perception.model.backbones.staged_backbone import StagedBackbone
 from perception.model.feature_spec import FeatureLevel, FeatureSpec
 
 LEVEL_STRIDES = (4, 8, 16, 32)
@@ -45,7 +46,7 @@ ARCHITECTURES: dict[str, tuple[Callable[..., nn.Module], tuple[str, ...]]] = {
 TORCHVISION_ARCHITECTURES = tuple(ARCHITECTURES)
 
 
-class TorchvisionBackbone(nn.Module):
+class TorchvisionBackbone(StagedBackbone):
     """A torchvision network's trunk returning levels ``c2`` .. ``c5`` (strides 4 .. 32).
 
     Args:
@@ -73,21 +74,10 @@ class TorchvisionBackbone(nn.Module):
         self.ignored_weight_prefixes = tuple(f"{name}." for name in children if name not in trunk)
         self._stages, self.feature_spec = self._tap_levels(_step_paths(self, trunk))
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Map normalised images ``(B, 3, H, W)`` to ``{level: (B, C_level, H/s, W/s)}``."""
-        features: dict[str, torch.Tensor] = {}
-        x = images
-        for index, level in enumerate(self.feature_spec.levels):
-            x = self.forward_stage(index, x)
-            features[level.name] = x
-        return features
-
     def forward_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
-        """Run the steps between level ``index - 1`` and level ``index`` (for ``index`` 0: the
-        normalised images ``(B, 3, H, W)`` to the first level), e.g. for stitching tasks'
-        features between levels."""
-        if index == 0 and (x.ndim != 4 or x.shape[1] != 3):
-            raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(x.shape)}")
+        """Stage ``index``: the trunk's steps between level ``index - 1`` and level ``index``."""
+        if index == 0:
+            self.check_images(x)
         for path in self._stages[index]:
             x = self.get_submodule(path)(x)
         return x
