@@ -39,6 +39,7 @@ import torch
 
 from perception.atomic import write_text_atomic
 from perception.config.loader import load_config
+from perception.config.schema import DEFAULT_HEADS
 from perception.eval.evaluate import evaluate
 from perception.plugins import get_plugin_manager
 from perception.strict_json import finite_or_none
@@ -48,7 +49,6 @@ from perception.train.trainer import train
 REPO = Path(__file__).resolve().parent.parent
 MIN_REFERENCE = 0.01
 """Single-task metric values below this are not used as a Delta_p reference."""
-ALL_HEADS = ("traffic_lights", "cars", "pedestrians", "stop_signs", "depth", "pedestrian_keypoints")
 
 
 def run_one(config_path: str, overrides: list[str], out_dir: Path) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def main() -> None:
         def go(name: str, overrides: list[str]) -> None:
             runs[name] = spawn(args.config, overrides, work, name)
 
-        for head in ALL_HEADS:
+        for head in DEFAULT_HEADS:
             go(f"single/{head}", [f"model.heads=[{head}]"])
         for balancer in balancers:
             go(f"hard/{balancer}", [f"balancer.type={balancer}"])
@@ -133,12 +133,12 @@ def main() -> None:
         low = ["data.label_fraction={stop_signs: 0.1}"]
         go("lowdata/single/stop_signs", ["model.heads=[stop_signs]", *low])
         go("lowdata/hard/equal", low)
-        for head in ALL_HEADS:
+        for head in DEFAULT_HEADS:
             go(f"narrow/single/{head}", [f"model.heads=[{head}]", *narrow])
         go("narrow/hard/equal", narrow)
 
-    singles = {head: runs[f"single/{head}"] for head in ALL_HEADS}
-    narrow_singles = {head: runs[f"narrow/single/{head}"] for head in ALL_HEADS}
+    singles = {head: runs[f"single/{head}"] for head in DEFAULT_HEADS}
+    narrow_singles = {head: runs[f"narrow/single/{head}"] for head in DEFAULT_HEADS}
     equal_step = runs["hard/equal"]["seconds_per_step"]
     for name, run in runs.items():
         if name.startswith("narrow/"):
