@@ -11,6 +11,7 @@ from perception.data.draw import STATE_COLOURS
 from perception.data.sample import LIGHT_STATES, Sample
 from perception.model.centernet_head import CenterNetHead
 from perception.model.centernet_targets import BoxAttribute
+from tests.model.head_fitting import fit_on_fixed_batch
 
 STATE = BoxAttribute(
     "state", "light_state", LIGHT_STATES, tuple(STATE_COLOURS[s] for s in LIGHT_STATES)
@@ -175,14 +176,7 @@ def test_a_few_steps_on_a_fixed_batch_reduce_the_loss() -> None:
     head = _head()
     targets, labelled = _stack(head, _light_samples())
     features = _features(2)
-    optimiser = torch.optim.Adam(head.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        optimiser.zero_grad()
-        loss = head.loss(head(features), targets, labelled)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+    losses = fit_on_fixed_batch(head, features, targets, labelled, steps=15)
     assert losses[-1] < 0.5 * losses[0]
 
 

@@ -11,6 +11,7 @@ from perception.data.sample import Sample
 from perception.errors import ConfigError
 from perception.eval.depth_metrics import DepthEvaluator
 from perception.model.feature_spec import FeatureLevel, FeatureSpec
+from tests.model.head_fitting import fit_on_fixed_batch
 
 INPUT_SIZE = (64, 96)
 SPEC = FeatureSpec((FeatureLevel("p2", 8, 4), FeatureLevel("p3", 8, 8), FeatureLevel("p4", 8, 16)))
@@ -91,14 +92,7 @@ def test_training_steps_on_a_fixed_batch_reduce_the_loss() -> None:
     assert encoded is not None
     targets = {"depth": torch.from_numpy(np.stack([encoded["depth"]] * 2))}
     labelled = torch.tensor([True, False])
-    optimiser = torch.optim.Adam(head.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        optimiser.zero_grad()
-        loss = head.loss(head(features), targets, labelled)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+    losses = fit_on_fixed_batch(head, features, targets, labelled, steps=15)
     assert all(np.isfinite(losses))
     assert losses[-1] < 0.5 * losses[0]
 

@@ -16,6 +16,7 @@ from perception_driving.heads.pedestrian_keypoints import (
 from perception.data.sample import CATEGORIES, Sample
 from perception.errors import ConfigError
 from perception.model.feature_spec import FeatureLevel, FeatureSpec
+from tests.model.head_fitting import fit_on_fixed_batch
 
 INPUT_SIZE = (64, 96)
 SPEC = FeatureSpec((FeatureLevel("p2", 8, 4), FeatureLevel("p3", 8, 8)))
@@ -174,14 +175,7 @@ def test_training_steps_on_a_fixed_batch_reduce_the_loss() -> None:
     features = _features()
     targets = _stacked(head, [_scene(0), _scene(1)])
     labelled = torch.ones(2, dtype=torch.bool)
-    optimiser = torch.optim.Adam(head.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(30):
-        optimiser.zero_grad()
-        loss = head.loss(head(features), targets, labelled)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+    losses = fit_on_fixed_batch(head, features, targets, labelled, steps=30)
     assert all(np.isfinite(losses))
     assert losses[-1] < 0.5 * losses[0]
 
