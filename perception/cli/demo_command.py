@@ -25,7 +25,6 @@ from perception.data.sample import Sample
 from perception.eval.evaluate import EvalResult, evaluate
 from perception.eval.results_table import markdown_table, write_results
 from perception.model.build import build_model
-from perception.plugins import get_plugin_manager
 from perception.report.prediction_sheet import write_prediction_sheet
 from perception.report.run_report import ReportInputs, write_report
 from perception.report.training_plots import write_training_plots
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or config.output_dir)
     started = time.perf_counter()
     # Resolve the dataset before writing anything, so a bad name or setting fails at once.
-    train_set = get_plugin_manager().datasets.get(config.data.dataset).factory(config, "train")
+    train_set = build_dataset(config, config.data.split)
     build_model(config)  # an unknown head or backbone fails here, before anything is written
     save_config(config, out / "config.yaml")
     outputs = write_synthetic_dataset(config, out / "data")
@@ -54,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(config.train.device)
     evaluation = evaluate(trained.model, config, device)
     metrics_json, metrics_md = write_results(evaluation, out / "eval")
-    report = write_run_report(config, out, trained, evaluation, device)
+    train_images = len(train_set)  # type: ignore[arg-type]
+    report = write_run_report(config, out, trained, evaluation, device, train_images)
     elapsed = time.perf_counter() - started
     print(markdown_table(evaluation), end="")
     for warning in trained.affinity.warnings() if trained.affinity else []:
@@ -81,7 +81,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_run_report(
-    config: RunConfig, out: Path, trained: TrainResult, evaluation: EvalResult, device: Any
+    config: RunConfig,
+    out: Path,
+    trained: TrainResult,
+    evaluation: EvalResult,
+    device: Any,
+    train_images: int,
 ) -> Path:
     """Loss curves, convergence diagnostics, inter-task affinity (when measured), drawn
     validation predictions and the metric table in ``out/report.md``."""
@@ -98,12 +103,11 @@ def write_run_report(
         config_path=out / "config.yaml",
         train_seconds=trained.seconds,
         train_steps=trained.steps,
-        train_images=len(build_dataset(config, config.data.split)),  # type: ignore[arg-type]
+        train_images=train_images,
         device=str(device),
         evaluation=evaluation,
         loss_plot=plots.losses,
         prediction_sheet=sheet,
-        notes=[],
         convergence_plot=plots.convergence,
         affinity_plot=plots.affinity,
         affinity_warnings=trained.affinity.warnings() if trained.affinity else [],

@@ -24,7 +24,6 @@ class ReportInputs:
     evaluation: EvalResult
     loss_plot: Path
     prediction_sheet: Path
-    notes: list[str]
     convergence_plot: Path | None = None
     affinity_plot: Path | None = None
     affinity_warnings: list[str] = field(default_factory=list)
@@ -84,8 +83,6 @@ def write_report(inputs: ReportInputs, path: Path) -> Path:
         f"![predictions]({_relative(inputs.prediction_sheet, folder)})",
         "",
     ]
-    if inputs.notes:
-        lines += ["## Notes", "", *(f"- {note}" for note in inputs.notes), ""]
     return write_text_atomic(path, "\n".join(lines))
 
 
