@@ -167,7 +167,8 @@ def train(
                 targets = batch.targets.to(device)
                 forward = partial(_task_losses, model, images, targets, autocast)
                 losses = forward()
-                _check_finite(losses, step)
+                loss_values = {name: float(loss.detach()) for name, loss in losses.items()}
+                _check_finite(loss_values, step)
                 probes.before_backward(step + 1, losses, forward, optimizer.param_groups[0]["lr"])
                 optimizer.zero_grad(set_to_none=True)
                 weights = balancer.backward(losses, shared)
@@ -180,8 +181,8 @@ def train(
                 scheduler.step()
                 step += 1
                 counted += 1
-                for name, loss in losses.items():
-                    sums[f"loss/{name}"] = sums.get(f"loss/{name}", 0.0) + float(loss.detach())
+                for name, value in loss_values.items():
+                    sums[f"loss/{name}"] = sums.get(f"loss/{name}", 0.0) + value
                 for name, weight in weights.items():
                     sums[f"weight/{name}"] = sums.get(f"weight/{name}", 0.0) + float(weight)
                 bar.update(1)
@@ -228,8 +229,8 @@ def _task_losses(
     return {name: loss.float() for name, loss in losses.items()}
 
 
-def _check_finite(losses: dict[str, torch.Tensor], step: int) -> None:
-    bad = [name for name, loss in losses.items() if not math.isfinite(float(loss.detach()))]
+def _check_finite(loss_values: dict[str, float], step: int) -> None:
+    bad = [name for name, value in loss_values.items() if not math.isfinite(value)]
     if bad:
         raise TrainingDiverged(
             f"loss of {bad} is not finite at step {step + 1}; lower train.lr or check the labels"
