@@ -28,30 +28,89 @@ PAD_VALUE = 114
 """Grey level of the padding (image); padded depth is 0 = unknown."""
 
 
+@dataclasses.dataclass(frozen=True)
+class LetterboxWindow:
+    """Where a ``source_height x source_width`` image lands in a letterboxed input: resized to
+    ``resized_width x resized_height`` and placed at ``(offset_x, offset_y)``."""
+
+    source_height: int
+    source_width: int
+    resized_height: int
+    resized_width: int
+    offset_x: int
+    offset_y: int
+
+    @classmethod
+    def fit(cls, source_height: int, source_width: int, height: int, width: int) -> LetterboxWindow:
+        """The window for a source image letterboxed into ``height x width``."""
+        if height <= 0 or width <= 0:
+            raise ValueError(f"letterbox size must be positive, got {height}x{width}")
+        if source_height <= 0 or source_width <= 0:
+            raise ValueError(f"cannot letterbox an empty {source_height}x{source_width} image")
+        scale = min(height / source_height, width / source_width)
+        resized_w = min(width, max(1, round(source_width * scale)))
+        resized_h = min(height, max(1, round(source_height * scale)))
+        return cls(
+            source_height,
+            source_width,
+            resized_h,
+            resized_w,
+            (width - resized_w) // 2,
+            (height - resized_h) // 2,
+        )
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """``(rows, columns)`` of the resized image inside the letterboxed input."""
+        return (
+            slice(self.offset_y, self.offset_y + self.resized_height),
+            slice(self.offset_x, self.offset_x + self.resized_width),
+        )
+
+    def mapping(self) -> dict[str, Any]:
+        """The ``sample.meta["letterbox"]`` dict for this window (see :func:`boxes_to_source`)."""
+        return {
+            "scale_x": self.resized_width / self.source_width,
+            "scale_y": self.resized_height / self.source_height,
+            "offset_x": float(self.offset_x),
+            "offset_y": float(self.offset_y),
+            "source_width": self.source_width,
+            "source_height": self.source_height,
+        }
+
+
+def letterbox_image(
+    image: np.ndarray, height: int, width: int
+) -> tuple[np.ndarray, LetterboxWindow]:
+    """``image`` ``(h, w, C)`` uint8 resized into a ``(height, width, C)`` canvas of
+    :data:`PAD_VALUE` (INTER_AREA when shrinking, INTER_LINEAR when enlarging), and its window."""
+    window = LetterboxWindow.fit(image.shape[0], image.shape[1], height, width)
+    shrinking = min(height / window.source_height, width / window.source_width) < 1
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    canvas = np.full((height, width, *image.shape[2:]), PAD_VALUE, dtype=np.uint8)
+    canvas[window.slices] = cv2.resize(
+        image, (window.resized_width, window.resized_height), interpolation=interpolation
+    ).reshape(window.resized_height, window.resized_width, *image.shape[2:])
+    return canvas, window
+
+
 def letterbox(sample: Sample, height: int, width: int) -> Sample:
     """Return a new sample of size ``height x width`` (image ``(height, width, 3)``).
 
     Boxes ``(N, 4)``, keypoints ``(N, 17, 3)`` and depth ``(height, width)`` follow the image;
     depth uses nearest-neighbour resampling so no values are blended.
     """
-    if height <= 0 or width <= 0:
-        raise ValueError(f"letterbox size must be positive, got {height}x{width}")
-    source_h, source_w = sample.height, sample.width
-    scale = min(height / source_h, width / source_w)
-    new_w = min(width, max(1, round(source_w * scale)))
-    new_h = min(height, max(1, round(source_h * scale)))
-    scale_x, scale_y = new_w / source_w, new_h / source_h
-    offset_x, offset_y = (width - new_w) // 2, (height - new_h) // 2
-    window = (slice(offset_y, offset_y + new_h), slice(offset_x, offset_x + new_w))
-
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    image = np.full((height, width, 3), PAD_VALUE, dtype=np.uint8)
-    image[window] = cv2.resize(sample.image, (new_w, new_h), interpolation=interpolation)
+    image, window = letterbox_image(sample.image, height, width)
+    mapping = window.mapping()
+    scale_x, scale_y = mapping["scale_x"], mapping["scale_y"]
+    offset_x, offset_y = window.offset_x, window.offset_y
     depth = None
     if sample.depth is not None:
         depth = np.zeros((height, width), dtype=np.float32)
-        depth[window] = cv2.resize(
-            sample.depth.astype(np.float32), (new_w, new_h), interpolation=cv2.INTER_NEAREST
+        depth[window.slices] = cv2.resize(
+            sample.depth.astype(np.float32),
+            (window.resized_width, window.resized_height),
+            interpolation=cv2.INTER_NEAREST,
         )
     boxes = None
     if sample.boxes is not None:
@@ -64,24 +123,13 @@ def letterbox(sample: Sample, height: int, width: int) -> Sample:
         keypoints[..., 0] = (keypoints[..., 0] + 0.5) * scale_x + offset_x - 0.5
         keypoints[..., 1] = (keypoints[..., 1] + 0.5) * scale_y + offset_y - 0.5
 
-    mapping = _compose(
-        sample.meta.get("letterbox"),
-        {
-            "scale_x": scale_x,
-            "scale_y": scale_y,
-            "offset_x": float(offset_x),
-            "offset_y": float(offset_y),
-            "source_width": source_w,
-            "source_height": source_h,
-        },
-    )
     return dataclasses.replace(
         sample,
         image=image,
         boxes=boxes,
         keypoints=keypoints,
         depth=depth,
-        meta={**sample.meta, "letterbox": mapping},
+        meta={**sample.meta, "letterbox": _compose(sample.meta.get("letterbox"), mapping)},
     )
 
 

@@ -1,4 +1,4 @@
-"""The JSON an exported ONNX file carries in ``metadata_props`` under :data:`METADATA_KEY`.
+"""The JSON an exported ONNX file carries in ``metadata_props`` under ``"perception"``.
 
 It holds everything a deployment needs without plugin code: the input contract (size, colour
 order, value range, where normalisation happens, the letterbox rule), every exported output with
@@ -18,17 +18,9 @@ from perception import __version__
 from perception.config.loader import config_to_dict
 from perception.config.schema import RunConfig
 from perception.data.letterbox import PAD_VALUE
+from perception.export.onnx_format import BATCH_DIM, METADATA_FORMAT
 from perception.model.task_head import TaskHead
 from perception.strict_json import finite_or_none
-
-METADATA_KEY = "perception"
-"""The ``metadata_props`` key whose value is the JSON built by :func:`export_metadata`."""
-
-METADATA_FORMAT = 1
-"""Version of the metadata layout; bumped when a reader would misread the old one."""
-
-BATCH_DIM = "batch"
-"""The name of the dynamic leading dimension, in the graph and in the metadata shapes."""
 
 LETTERBOX_RULE: dict[str, Any] = {
     "scale": "min(input_height / source_height, input_width / source_width)",
@@ -55,12 +47,14 @@ def export_metadata(
     pixel_mean: torch.Tensor,
     pixel_std: torch.Tensor,
     input_name: str,
+    half: bool = False,
 ) -> dict[str, Any]:
     """The metadata for a graph whose input ``input_name`` is ``(B, 3, H, W)`` float32 RGB and
     whose outputs are ``outputs`` (``<head>.<output>`` -> a PyTorch result with leading ``B``).
 
     ``heads`` are the exported ``(name, head)`` pairs in output order; ``pixel_mean`` and
-    ``pixel_std`` are the model's per-channel statistics on the ``[0, 255]`` scale.
+    ``pixel_std`` are the model's per-channel statistics on the ``[0, 255]`` scale; ``half``
+    says the graph computes in float16 (its input and outputs are float32 either way).
     """
     height, width = config.data.input_height, config.data.input_width
     head_entries: dict[str, Any] = {}
@@ -81,6 +75,7 @@ def export_metadata(
     metadata = {
         "format": METADATA_FORMAT,
         "toolkit": {"name": "perception", "version": __version__},
+        "precision": "float16" if half else "float32",
         "input": {
             "name": input_name,
             "shape": [BATCH_DIM, 3, height, width],

@@ -4,18 +4,23 @@ The graph takes one input, :data:`INPUT_NAME`: ``(B, 3, H, W)`` float32 RGB in `
 already letterboxed to the model's input size (cast uint8 frames to float32; do not normalise:
 the graph does it). ``B`` is dynamic. The outputs are every exported head's decoded predictions,
 named ``<head>.<output>`` (``cars.boxes``, ``depth.map``), in head order. The metadata JSON under
-:data:`~perception.export.metadata.METADATA_KEY` describes all of it.
+:data:`~perception.export.onnx_format.METADATA_KEY` describes all of it. With ``half=True`` the
+weights and arithmetic are float16 while the input and outputs stay float32.
 
 Before anything is written, the graph is checked with ``onnx.checker``, run once in ONNX Runtime
-on the CPU and compared with PyTorch on the same input; a disagreement raises
+on the CPU and compared with PyTorch on the same input (float32: output by output within
+:data:`ABSOLUTE_TOLERANCE`; float16: as detection sets within the float16 tolerance); a
+disagreement raises
 :class:`~perception.errors.PerceptionError` and leaves no file behind.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -25,12 +30,13 @@ from torch import nn
 
 from perception.atomic import write_bytes_atomic
 from perception.config.schema import RunConfig
-from perception.errors import ConfigError, PerceptionError, did_you_mean
-from perception.export.metadata import BATCH_DIM, METADATA_KEY, export_metadata
-from perception.model.task_head import TaskHead
-
-INPUT_NAME = "images"
-"""The graph's only input: ``(B, 3, H, W)`` float32 RGB in ``[0, 255]``."""
+from perception.data.letterbox import LetterboxWindow
+from perception.errors import PerceptionError
+from perception.export.metadata import export_metadata
+from perception.export.onnx_format import BATCH_DIM, INPUT_NAME, METADATA_KEY
+from perception.inference.compare import FLOAT16, prediction_differences
+from perception.inference.decode_predictions import decode_predictions
+from perception.model.head_selection import select_heads
 
 ABSOLUTE_TOLERANCE = 1e-4
 RELATIVE_TOLERANCE = 1e-5
@@ -51,18 +57,22 @@ class FlatOutputs(nn.Module):
         model: a hard- or soft-sharing multi-task model; its eval forward maps ``(B, 3, H, W)``
             RGB to ``{head: {output: tensor}}``.
         heads: the heads to keep, in output order.
+        half: ``model`` holds float16 weights: cast the float32 images to float16 on the way in
+            and floating-point outputs back to float32 on the way out.
     """
 
-    def __init__(self, model: nn.Module, heads: Sequence[str]) -> None:
+    def __init__(self, model: nn.Module, heads: Sequence[str], half: bool = False) -> None:
         super().__init__()
         self.model = model
         self.heads = list(heads)
+        self.half_precision = half
 
     def named(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``{"<head>.<output>": tensor}`` for ``images`` ``(B, 3, H, W)``, in output order."""
-        decoded = self.model(images)
+        """``{"<head>.<output>": tensor}`` for float32 ``images`` ``(B, 3, H, W)``, in output
+        order; floating-point outputs are float32."""
+        decoded = self.model(images.half() if self.half_precision else images)
         return {
-            f"{head}.{output}": value
+            f"{head}.{output}": value.float() if value.is_floating_point() else value
             for head in self.heads
             for output, value in decoded[head].items()
         }
@@ -77,6 +87,7 @@ def export_onnx(
     config: RunConfig,
     path: str | Path,
     heads: Sequence[str] | None = None,
+    half: bool = False,
 ) -> Path:
     """Export ``model`` (built from ``config``) to the single-file ONNX model ``path``.
 
@@ -86,6 +97,9 @@ def export_onnx(
         config: the config the model was built and trained with (input size, metadata).
         path: the ``.onnx`` file to write (atomically; its folder is created).
         heads: the heads to export, in this order; all of the model's heads by default.
+        half: store weights and compute in float16 (for GPUs); the input and outputs stay
+            float32. The check then compares predictions as detection sets within
+            :data:`~perception.inference.compare.FLOAT16` of the float32 model.
 
     Returns:
         ``path``.
@@ -96,8 +110,10 @@ def export_onnx(
             with PyTorch (the message names the output and the difference).
     """
     model.eval()
-    selected = _select_heads(model, heads)
-    wrapper = FlatOutputs(model, [name for name, _ in selected]).eval()
+    selected = select_heads(model, heads)
+    names = [name for name, _ in selected]
+    wrapper = FlatOutputs(model, names).eval()
+    graph = FlatOutputs(copy.deepcopy(model).half(), names, half=True).eval() if half else wrapper
     device = model.pixel_mean.device
     height, width = config.data.input_height, config.data.input_width
     trace_images = _sample_images(TRACE_BATCH, height, width, device, seed=0)
@@ -108,7 +124,7 @@ def export_onnx(
             name: value.cpu().numpy() for name, value in wrapper.named(check_images).items()
         }
         program = torch.onnx.export(
-            wrapper,
+            graph,
             (trace_images,),
             input_names=[INPUT_NAME],
             output_names=output_names,
@@ -119,7 +135,7 @@ def export_onnx(
         )
     proto = program.model_proto
     metadata = export_metadata(
-        config, selected, expected, model.pixel_mean, model.pixel_std, INPUT_NAME
+        config, selected, expected, model.pixel_mean, model.pixel_std, INPUT_NAME, half
     )
     onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(metadata)})
     try:
@@ -127,27 +143,13 @@ def export_onnx(
     except onnx.checker.ValidationError as exc:
         raise PerceptionError(f"the exported ONNX graph for {path} is invalid: {exc}") from None
     data = proto.SerializeToString()
-    _compare_with_runtime(data, check_images.cpu().numpy(), expected, Path(path))
+    actual = _run_on_cpu(data, check_images.cpu().numpy(), list(expected))
+    if half:
+        heads_described = {name: head.describe() for name, head in selected}
+        _check_half_precision(actual, expected, heads_described, (height, width), Path(path))
+    else:
+        _check_same_outputs(actual, expected, Path(path))
     return write_bytes_atomic(path, data)
-
-
-def _select_heads(model: nn.Module, heads: Sequence[str] | None) -> list[tuple[str, TaskHead]]:
-    """The ``(name, head)`` pairs to export, in the order of ``heads`` (default: all)."""
-    available = dict(model.task_heads())
-    if heads is None:
-        return list(available.items())
-    if not heads:
-        raise ConfigError(f"no heads to export; choose from {list(available)}")
-    repeated = sorted({name for name in heads if list(heads).count(name) > 1})
-    if repeated:
-        raise ConfigError(f"heads to export name {repeated} more than once")
-    for name in heads:
-        if name not in available:
-            raise ConfigError(
-                f"cannot export head '{name}': the model has heads {list(available)}"
-                f"{did_you_mean(name, available)}"
-            )
-    return [(name, available[name]) for name in heads]
 
 
 def _sample_images(
@@ -159,18 +161,21 @@ def _sample_images(
     return images.to(device)
 
 
-def _compare_with_runtime(
-    data: bytes, images: np.ndarray, expected: dict[str, np.ndarray], path: Path
-) -> None:
-    """Run the serialised graph ``data`` on ``images`` in ONNX Runtime's CPU provider and raise
-    :class:`PerceptionError` naming the first output that disagrees with ``expected``."""
+def _run_on_cpu(data: bytes, images: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """Run the serialised graph ``data`` on ``images`` in ONNX Runtime's CPU provider."""
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(
         data, sess_options=options, providers=["CPUExecutionProvider"]
     )
-    names = list(expected)
-    actual = dict(zip(names, session.run(names, {INPUT_NAME: images}), strict=True))
+    return dict(zip(names, session.run(names, {INPUT_NAME: images}), strict=True))
+
+
+def _check_same_outputs(
+    actual: dict[str, np.ndarray], expected: dict[str, np.ndarray], path: Path
+) -> None:
+    """Raise :class:`PerceptionError` naming the first output of the float32 graph that
+    disagrees with PyTorch's ``expected``."""
     for name, reference in expected.items():
         problem = _disagreement(actual[name], reference)
         if problem:
@@ -178,6 +183,30 @@ def _compare_with_runtime(
                 f"not writing {path}: output '{name}' differs between ONNX Runtime and "
                 f"PyTorch: {problem}"
             )
+
+
+def _check_half_precision(
+    actual: dict[str, np.ndarray],
+    expected: dict[str, np.ndarray],
+    heads: dict[str, dict[str, Any]],
+    input_size: tuple[int, int],
+    path: Path,
+) -> None:
+    """Raise :class:`PerceptionError` when the float16 graph's predictions (every detection,
+    no threshold) disagree with the float32 model's beyond :data:`FLOAT16`."""
+    height, width = input_size
+    windows = [LetterboxWindow(height, width, height, width, 0, 0)] * CHECK_BATCH
+    problems = prediction_differences(
+        decode_predictions(actual, heads, windows, 0.0),
+        decode_predictions(expected, heads, windows, 0.0),
+        FLOAT16,
+        score_threshold=0.0,
+    )
+    if problems:
+        raise PerceptionError(
+            f"not writing {path}: the float16 graph disagrees with the float32 model: "
+            f"{problems[0]} ({len(problems)} problems)"
+        )
 
 
 def _disagreement(actual: np.ndarray, reference: np.ndarray) -> str | None:

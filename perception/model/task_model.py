@@ -46,8 +46,10 @@ class TaskModel(nn.Module):
             yield name, head
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` RGB in ``[0, 255]`` (uint8 or float) -> ImageNet-normalised float."""
-        return (images.float() - self.pixel_mean) / self.pixel_std
+        """``(B, 3, H, W)`` RGB in ``[0, 255]`` (uint8 or float) -> ImageNet-normalised, computed in
+        float32 and returned in the model's dtype (float16 for a half-precision export)."""
+        mean, std = self.pixel_mean.float(), self.pixel_std.float()
+        return ((images.float() - mean) / std).to(self.pixel_mean.dtype)
 
     def regularization_loss(self) -> torch.Tensor:
         """Loss terms that tie parameters rather than fit data; none by default, so an exact zero

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import onnx
 
-from perception.export import METADATA_KEY
+from perception.export.onnx_format import METADATA_KEY
 from tests.cli.test_cli_errors import assert_one_line_error, run_cli
 from tests.train.tiny_run import TINY_CONFIG
 

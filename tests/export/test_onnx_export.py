@@ -18,7 +18,8 @@ from onnx import numpy_helper
 from perception.config.loader import config_to_dict
 from perception.config.schema import RunConfig
 from perception.errors import ConfigError, PerceptionError
-from perception.export import INPUT_NAME, METADATA_KEY, export_onnx
+from perception.export.onnx_export import export_onnx
+from perception.export.onnx_format import INPUT_NAME, METADATA_KEY
 from perception.model.build import build_model
 from tests.train.tiny_run import tiny_config
 
