@@ -24,14 +24,20 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--heads", nargs="+", metavar="HEAD", help="export only these heads (default: all)"
     )
+    parser.add_argument(
+        "--half",
+        action="store_true",
+        help="float16 weights and arithmetic for GPUs (input and outputs stay float32)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)
     model = model_from_checkpoint(checkpoint)
-    path = export_onnx(model, checkpoint.config, Path(args.out), heads=args.heads)
+    path = export_onnx(model, checkpoint.config, Path(args.out), heads=args.heads, half=args.half)
     size_mb = path.stat().st_size / 2**20
     heads = ", ".join(args.heads or model.head_names)
-    print(f"exported {heads} to {path} ({size_mb:.1f} MB), checked against PyTorch")
+    precision = "float16" if args.half else "float32"
+    print(f"exported {heads} to {path} ({size_mb:.1f} MB, {precision}), checked against PyTorch")
     return 0

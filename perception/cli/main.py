@@ -16,6 +16,7 @@ from perception.cli import (
     demo_command,
     eval_command,
     export_command,
+    inspect_command,
     plugins_command,
     synth_command,
     train_command,
@@ -28,6 +29,7 @@ SUBCOMMANDS = (
     train_command,
     eval_command,
     export_command,
+    inspect_command,
     affinity_command,
     demo_command,
 )

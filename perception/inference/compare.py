@@ -2,9 +2,11 @@
 
 Two engines can rank exactly (or, in float16, nearly) tied peak scores differently, so a
 detection is matched to the unmatched detection of the other engine with the same class, a score
-within tolerance and the closest box. A detection left without a partner is only forgiven when
-its score sits at the edge of what the other engine kept (within the score tolerance of its
-lowest kept score or of the threshold): a tie at the cut-off, not a disagreement.
+within tolerance and the closest box. A detection left without a partner is only forgiven as a
+tie at the cut-off: its score is at the threshold, or it is among the weakest of its side and the
+other side has an equally weak partnerless detection (each engine kept a different one of tied
+peaks). Such a tail pair cannot be told from a moved weakest box, so the weakest detection of a
+full list is compared less strictly than the rest.
 """
 
 from __future__ import annotations
@@ -147,7 +149,6 @@ def _detection_differences(
     scores_a, scores_e = _attribute_scores(actual), _attribute_scores(expected)
     classes_a, classes_e = _classes(actual), _classes(expected)
     unmatched = set(range(len(expected)))
-    problems: list[str] = []
     lonely_actual: list[int] = []
     for i in range(len(actual)):
         candidates = [
@@ -166,14 +167,51 @@ def _detection_differences(
             lonely_actual.append(i)
             continue
         unmatched.discard(best)
-    for side, lonely, own, other in (
-        ("extra", lonely_actual, actual.scores, expected.scores),
-        ("missing", sorted(unmatched), expected.scores, actual.scores),
-    ):
-        lowest_other = float(other.min()) if len(other) else threshold
-        for index in lonely:
-            score = float(own[index])
-            at_edge = min(abs(score - lowest_other), abs(score - threshold)) <= tolerance.score
-            if not at_edge:
-                problems.append(f"{side} detection {index} (score {score:.4f}) has no counterpart")
+    return _unforgiven(
+        lonely_actual, sorted(unmatched), actual.scores, expected.scores, tolerance, threshold
+    )
+
+
+def _unforgiven(
+    lonely_actual: list[int],
+    lonely_expected: list[int],
+    scores_actual: np.ndarray,
+    scores_expected: np.ndarray,
+    tolerance: Tolerance,
+    threshold: float,
+) -> list[str]:
+    """Messages for the detections left without a partner, except those that are a tie at the
+    cut-off: a score at the threshold, or a tail detection of one side paired with a tail
+    detection of the other at the same score (the two engines kept different tied peaks)."""
+
+    def forgiven_by_threshold(score: float) -> bool:
+        return abs(score - threshold) <= tolerance.score
+
+    def at_tail(score: float, scores: np.ndarray) -> bool:
+        return score <= float(scores.min()) + tolerance.score
+
+    remaining = [j for j in lonely_expected if not forgiven_by_threshold(float(scores_expected[j]))]
+    problems = []
+    for i in lonely_actual:
+        score = float(scores_actual[i])
+        if forgiven_by_threshold(score):
+            continue
+        partner = next(
+            (
+                j
+                for j in remaining
+                if abs(float(scores_expected[j]) - score) <= tolerance.score
+                and at_tail(score, scores_actual)
+                and at_tail(float(scores_expected[j]), scores_expected)
+            ),
+            None,
+        )
+        if partner is None:
+            problems.append(f"extra detection {i} (score {score:.4f}) has no counterpart")
+        else:
+            remaining.remove(partner)
+    problems += [
+        f"missing detection {j} (score {float(scores_expected[j]):.4f}) has no counterpart"
+        for j in remaining
+    ]
     return problems

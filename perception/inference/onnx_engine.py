@@ -31,7 +31,8 @@ DEFAULT_MAX_BATCH = 32
 """The largest batch a TensorRT optimisation profile is built for, unless told otherwise."""
 
 
-def _print_to_stderr(message: str) -> None:
+def print_to_stderr(message: str) -> None:
+    """The default ``log`` of the engines: one line on standard error."""
     print(message, file=sys.stderr, flush=True)
 
 
@@ -68,7 +69,7 @@ class OnnxEngine(InferenceEngine):
         io_binding: bool | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
         threads: int = 0,
-        log: Callable[[str], None] = _print_to_stderr,
+        log: Callable[[str], None] = print_to_stderr,
     ) -> None:
         self.path = Path(path)
         model = _read_model(self.path)

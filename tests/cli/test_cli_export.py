@@ -36,6 +36,13 @@ def test_export_writes_one_checked_file_with_metadata(tmp_path: Path) -> None:
     assert "depth.map" in names
     assert [p.name for p in out.parent.iterdir()] == ["model.onnx"], "no temporary files left"
 
+    half = tmp_path / "deploy16" / "model.onnx"
+    result = run_cli("export", str(tmp_path / "checkpoints" / "last.pt"), "-o", str(half), "--half")
+    assert result.returncode == 0, result.stderr
+    assert "float16" in result.stdout
+    props = {prop.key: prop.value for prop in onnx.load(str(half)).metadata_props}
+    assert json.loads(props[METADATA_KEY])["precision"] == "float16"
+
 
 def test_export_of_an_unknown_head_is_one_line(tmp_path: Path) -> None:
     trained = run_cli("train", str(TINY_CONFIG), "-o", str(tmp_path), "--set", "train.max_steps=1")

@@ -137,8 +137,37 @@ def test_unknown_head_is_refused_with_a_suggestion(
     assert not list(tmp_path.iterdir())
 
 
+def test_half_export_stores_float16_weights_behind_float32_input_and_outputs(
+    tiny: tuple[torch.nn.Module, RunConfig], exported: Path, tmp_path: Path
+) -> None:
+    model, config = tiny
+    path = export_onnx(model, config, tmp_path / "half.onnx", half=True)
+    proto = onnx.load(path)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    for output in proto.graph.output:
+        assert output.type.tensor_type.elem_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.INT64)
+    large = [init for init in proto.graph.initializer if np.prod(init.dims) >= 1024]
+    assert large and all(init.data_type == onnx.TensorProto.FLOAT16 for init in large)
+    assert read_metadata(path)["precision"] == "float16"
+    assert read_metadata(exported)["precision"] == "float32"
+    assert path.stat().st_size < 0.8 * exported.stat().st_size
+
+    images = noise_images(config, 2)
+    expected = torch_outputs(model, images)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    actual = dict(zip(names, session.run(names, {INPUT_NAME: images.numpy()}), strict=True))
+    depth_error = np.abs(actual["depth.map"] - expected["depth.map"])
+    assert 0 < depth_error.max() <= 0.1 + 0.02 * np.abs(expected["depth.map"]).max()
+    assert actual["cars.scores"].dtype == np.float32
+
+
+@pytest.mark.parametrize("half", [False, True])
 def test_disagreement_with_pytorch_writes_no_file(
-    tiny: tuple[torch.nn.Module, RunConfig], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny: tuple[torch.nn.Module, RunConfig],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    half: bool,
 ) -> None:
     """A graph whose weights drifted from the model's (here: every depth weight shifted after
     export) must be refused, naming the output, with nothing left in the folder."""
@@ -155,6 +184,7 @@ def test_disagreement_with_pytorch_writes_no_file(
 
     monkeypatch.setattr(torch.onnx, "export", drifting_export)
     model, config = tiny
-    with pytest.raises(PerceptionError, match=r"'depth\.map' differs.*max abs difference"):
-        export_onnx(model, config, tmp_path / "drift.onnx", heads=["depth"])
+    message = "float16 graph disagrees.*depth" if half else r"'depth\.map' differs.*max abs"
+    with pytest.raises(PerceptionError, match=message):
+        export_onnx(model, config, tmp_path / "drift.onnx", heads=["depth"], half=half)
     assert not list(tmp_path.iterdir())

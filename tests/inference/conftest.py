@@ -1,0 +1,40 @@
+"""Shared fixtures: a tiny multi-task model, its exported ONNX file, and driving frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from perception.config.schema import RunConfig
+from perception.export.onnx_export import export_onnx
+from perception.model.build import build_model
+from tests.train.tiny_run import synthetic_samples, tiny_config
+
+FRAME_HEIGHT, FRAME_WIDTH = 300, 500
+"""Not the model's aspect ratio, so letterboxing pads (top and bottom) and rescales."""
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.nn.Module, RunConfig]:
+    config = tiny_config(tmp_path_factory.mktemp("run"))
+    torch.manual_seed(3)
+    return build_model(config).eval(), config
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(
+    tiny_model: tuple[torch.nn.Module, RunConfig], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    model, config = tiny_model
+    return export_onnx(model, config, tmp_path_factory.mktemp("export") / "tiny.onnx")
+
+
+@pytest.fixture(scope="session")
+def bgr_frames() -> list[np.ndarray]:
+    """Three rendered driving scenes, ``(300, 500, 3)`` uint8 BGR as OpenCV would read them."""
+    samples = synthetic_samples(3, FRAME_HEIGHT, FRAME_WIDTH, seed=5)
+    return [cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR) for sample in samples]
