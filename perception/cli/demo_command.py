@@ -2,7 +2,8 @@
 
 Write a synthetic dataset and driving video (as ``perception synth`` does), draw augmented
 training batches, train the configured multi-task model, evaluate it on the validation split
-beside the trivial baselines, and write a report (markdown with PNG plots).
+beside the trivial baselines, write a report (markdown with PNG plots), and export the trained
+model, every head in one graph, to ``deploy/model.onnx`` (checked against PyTorch).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from perception.data.loader import make_loader
 from perception.data.sample import Sample
 from perception.eval.evaluate import EvalResult, evaluate
 from perception.eval.results_table import markdown_table, write_results
+from perception.export.onnx_export import export_onnx
 from perception.model.build import build_model
 from perception.report.prediction_sheet import write_prediction_sheet
 from perception.report.run_report import ReportInputs, write_report
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     metrics_json, metrics_md = write_results(evaluation, out / "eval")
     train_images = len(train_set)  # type: ignore[arg-type]
     report = write_run_report(config, out, trained, evaluation, device, train_images)
+    onnx_model = export_onnx(trained.model, config, out / "deploy" / "model.onnx")
     elapsed = time.perf_counter() - started
     print(markdown_table(evaluation), end="")
     for warning in trained.affinity.warnings() if trained.affinity else []:
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         ("metrics", metrics_json),
         ("metrics table", metrics_md),
         ("report", report),
+        ("ONNX model", onnx_model),
     ]
     for label, path in rows:
         print(f"  {label:<20}{path}")

@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 from pycocotools.coco import COCO
 
 from perception.config.loader import load_config
+from perception.inference.onnx_engine import OnnxEngine
 from tests.conftest import REPO_ROOT
 
 PERCEPTION = Path(sys.executable).with_name("perception")
@@ -99,3 +101,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "## Convergence diagnostics" in report and "## Inter-task affinity" in report
     metrics = json.loads((out / "eval" / "metrics.json").read_text())
     assert metrics["tasks"]["depth"]["model"]["abs_rel"] > 0
+
+    onnx_model = out / "deploy" / "model.onnx"
+    assert f"ONNX model          {onnx_model}" in result.stdout
+    engine = OnnxEngine(onnx_model, providers=["cpu"], log=lambda message: None)
+    assert list(engine.heads) == list(metrics["tasks"])
+    (frame,) = engine.predict([np.zeros((120, 200, 3), np.uint8)], score_threshold=0.0)
+    assert frame["depth"].metres.shape == (120, 200)
