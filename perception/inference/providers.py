@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -34,7 +35,11 @@ PROVIDERS = {
 DEFAULT_PREFERENCE = ("tensorrt", "cuda", "cpu")
 """TensorRT where it is installed, else CUDA, else the CPU."""
 
-GPU_PROVIDERS = frozenset({"TensorrtExecutionProvider", "CUDAExecutionProvider"})
+CUDA = "CUDAExecutionProvider"
+GPU_PROVIDERS = frozenset({"TensorrtExecutionProvider", CUDA})
+
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+"""The colour codes ONNX Runtime's console log wraps its lines in."""
 
 
 def provider_name(name: str) -> str:
@@ -102,11 +107,14 @@ def open_session(
             continue
         if provider in GPU_PROVIDERS:
             _preload_cuda_libraries()
-        options = dict(provider_options.get(provider, {}))
+        attempt = [(provider, dict(provider_options.get(provider, {})))]
+        if provider == "TensorrtExecutionProvider" and CUDA in available:
+            # Nodes TensorRT cannot take run on CUDA rather than on the CPU.
+            attempt.append((CUDA, dict(provider_options.get(CUDA, {}))))
         with _captured_runtime_log() as log:
             try:
                 session = onnxruntime.InferenceSession(
-                    model, sess_options=session_options, providers=[(provider, options)]
+                    model, sess_options=session_options, providers=attempt
                 )
             except Exception as exc:  # ONNX Runtime raises its own pybind exception types
                 skipped.append(f"{provider}: {_first_line(str(exc))}")
@@ -155,19 +163,17 @@ def _captured_runtime_log() -> Iterator[io.StringIO]:
 
 
 def _failure_reason(log: str) -> str:
-    """The most telling line of ONNX Runtime's log about a provider that did not start."""
-    for marker in ("with error: ", "Failed to create ", "Please install"):
-        for line in log.splitlines():
+    """The most telling line of ONNX Runtime's log about a provider that did not start: the
+    library that failed to load, else its own "Failed to create" or "Please install" notice."""
+    lines = [ANSI_COLOUR.sub("", line) for line in log.splitlines()]
+    for line in lines:
+        if "with error: " in line:
+            return _first_line(line.split("with error: ", 1)[1])
+    for marker in ("Failed to create ", "Please install"):
+        for line in lines:
             if marker in line:
-                text = line[line.index(marker) + (len(marker) if marker == "with error: " else 0) :]
-                return _first_line(_strip_colour(text))
+                return _first_line(line[line.index(marker) :])
     return "it did not start on this machine (ONNX Runtime fell back to the CPU)"
-
-
-def _strip_colour(text: str) -> str:
-    for code in ("\x1b[0;93m", "\x1b[1;31m", "\x1b[m", "\x1b[0m"):
-        text = text.replace(code, "")
-    return text
 
 
 def _first_line(text: str) -> str:
