@@ -16,6 +16,7 @@ from perception.cli import (
     demo_command,
     eval_command,
     export_command,
+    infer_command,
     inspect_command,
     plugins_command,
     synth_command,
@@ -30,6 +31,7 @@ SUBCOMMANDS = (
     eval_command,
     export_command,
     inspect_command,
+    infer_command,
     affinity_command,
     demo_command,
 )

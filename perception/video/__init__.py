@@ -1,0 +1,1 @@
+"""Turning inference predictions into annotated video frames."""

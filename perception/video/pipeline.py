@@ -1,0 +1,368 @@
+"""The video pipeline: keep the engine busy while frames are decoded, drawn and encoded.
+
+::
+
+    reader thread ──► frame queue ──► main thread: batch ─► preprocess ─► engine ─► decode
+       (decode)      (bounded)                                                   │
+                                                                    result queue ▼
+    writer thread ◄── output queue ◄── render thread (draw, JSON line) ◄──────────┘
+      (encode video, append JSON lines)
+
+The frame queue is lossless for files (the reader waits) and keeps only the newest frames for
+live sources (the oldest queued frame is dropped and counted). An exception in any thread stops
+every thread and is raised in the main thread. Ctrl-C stops reading, lets the frames already
+through the engine be drawn and written, and closes both outputs, so the video plays and the
+JSON lines are complete up to the last processed frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from perception.atomic import atomic_path
+from perception.errors import PerceptionError
+from perception.inference.engine import InferenceEngine
+from perception.video.prediction_json import frame_record
+from perception.video.render import FrameRenderer
+from perception.video.sources import FrameSource
+
+STAGES = ("decode", "preprocess", "inference", "postprocess", "render", "encode")
+"""The pipeline stages whose time the summary reports."""
+
+FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".avi": "MJPG"}
+"""Annotated video containers and their codecs (OpenCV's wheels cannot encode H.264)."""
+
+_END = object()
+"""Queue marker: no more items."""
+
+_POLL_SECONDS = 0.1
+
+
+@dataclass
+class PipelineSummary:
+    """What a run did. ``stage_seconds`` are the summed busy times of each stage; stages overlap
+    in threads, so they add up to more than ``seconds``."""
+
+    source: str
+    frames_read: int = 0
+    frames_processed: int = 0
+    frames_skipped: int = 0
+    frames_dropped: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @property
+    def fps(self) -> float:
+        """Processed frames per second of wall time."""
+        return self.frames_processed / self.seconds if self.seconds > 0 else 0.0
+
+    def stage_fps(self) -> dict[str, float]:
+        """Frames per second each stage could sustain on its own (processed frames over its
+        busy time; decode counts every frame read)."""
+        rates = {}
+        for stage, seconds in self.stage_seconds.items():
+            frames = self.frames_read if stage == "decode" else self.frames_processed
+            rates[stage] = frames / seconds if seconds > 0 else float("inf")
+        return rates
+
+
+class _Failure:
+    """The first exception raised in any thread, with the thread's name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.error: tuple[str, BaseException] | None = None
+
+    def record(self, where: str, error: BaseException) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = (where, error)
+
+    def raise_if_any(self) -> None:
+        if self.error is None:
+            return
+        where, error = self.error
+        if isinstance(error, PerceptionError):
+            raise type(error)(str(error)) from error
+        raise PerceptionError(f"video {where} failed: {type(error).__name__}: {error}") from error
+
+
+class VideoPipeline:
+    """Runs ``engine`` over a frame source, writing an annotated video and JSON lines.
+
+    Args:
+        engine: any :class:`InferenceEngine` (torch or ONNX Runtime).
+        renderer: draws predictions on frames for the video.
+        batch_size: frames per engine call (a live source sends what has arrived, up to this).
+        score_threshold: detections below it are dropped (from the JSON lines too).
+        queue_frames: capacity of the frame queue, in frames.
+        warn: receives one line per skipped (undecodable) frame.
+    """
+
+    def __init__(
+        self,
+        engine: InferenceEngine,
+        renderer: FrameRenderer,
+        batch_size: int = 1,
+        score_threshold: float = 0.3,
+        queue_frames: int = 32,
+        warn: Callable[[str], None] = print,
+    ) -> None:
+        if batch_size < 1:
+            raise PerceptionError(f"batch size must be at least 1, got {batch_size}")
+        self.engine = engine
+        self.renderer = renderer
+        self.batch_size = batch_size
+        self.score_threshold = score_threshold
+        self.queue_frames = max(queue_frames, 2 * batch_size)
+        self.warn = warn
+
+    def run(
+        self,
+        source: FrameSource,
+        video_path: Path | None,
+        jsonl_path: Path | None,
+        stride: int = 1,
+        progress: Callable[[int], None] | None = None,
+    ) -> PipelineSummary:
+        """Process every ``stride``-th frame of ``source``; write ``video_path`` (``.mp4`` or
+        ``.avi``, the source's size and frame rate divided by ``stride``) and ``jsonl_path``
+        (either may be ``None``). Both are written under temporary names and renamed when the
+        run ends, normally or by Ctrl-C; on an error neither is left behind.
+
+        ``progress`` is called with the number of frames each processed batch added.
+        """
+        if stride < 1:
+            raise PerceptionError(f"stride must be at least 1, got {stride}")
+        summary = PipelineSummary(source.info.name)
+        with contextlib.ExitStack() as outputs:
+            video_temp = outputs.enter_context(atomic_path(video_path)) if video_path else None
+            jsonl_temp = outputs.enter_context(atomic_path(jsonl_path)) if jsonl_path else None
+            run = _Run(self, source, summary, stride, video_temp, jsonl_temp)
+            run.execute(progress)
+        return summary
+
+
+class _Run:
+    """One pipeline run: the queues, the threads and their shared state."""
+
+    def __init__(
+        self,
+        pipeline: VideoPipeline,
+        source: FrameSource,
+        summary: PipelineSummary,
+        stride: int,
+        video_temp: Path | None,
+        jsonl_temp: Path | None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.source = source
+        self.summary = summary
+        self.stride = stride
+        self.video_temp = video_temp
+        self.jsonl_temp = jsonl_temp
+        self.frames: queue.Queue[Any] = queue.Queue(maxsize=pipeline.queue_frames)
+        self.results: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self.outputs: queue.Queue[Any] = queue.Queue(maxsize=2 * pipeline.queue_frames)
+        self.stop = threading.Event()
+        self.failure = _Failure()
+        self.started = time.perf_counter()
+
+    # -- main thread ----------------------------------------------------------------------------
+
+    def execute(self, progress: Callable[[int], None] | None) -> None:
+        threads = [
+            threading.Thread(target=self._guard, args=("reader", self._read), daemon=True),
+            threading.Thread(target=self._guard, args=("renderer", self._render), daemon=True),
+            threading.Thread(target=self._guard, args=("writer", self._write), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            self._infer(progress)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            self.stop.set()
+        except BaseException as error:
+            self.failure.record("inference", error)
+            self.stop.set()
+        finally:
+            self._put(self.results, _END, until_end=True)
+            for thread in threads:
+                thread.join()
+            self.summary.seconds = time.perf_counter() - self.started
+        self.failure.raise_if_any()
+
+    def _infer(self, progress: Callable[[int], None] | None) -> None:
+        engine, times = self.pipeline.engine, self.summary.stage_seconds
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                return
+            indices = [index for index, _ in batch]
+            images = [frame for _, frame in batch]
+            started = time.perf_counter()
+            network_input, windows = engine.preprocess(images)
+            preprocessed = time.perf_counter()
+            outputs = engine.run(network_input)
+            inferred = time.perf_counter()
+            predictions = engine.decode(outputs, windows, self.pipeline.score_threshold)
+            decoded = time.perf_counter()
+            times["preprocess"] += preprocessed - started
+            times["inference"] += inferred - preprocessed
+            times["postprocess"] += decoded - inferred
+            self._put(self.results, (indices, images, predictions))
+            self.summary.frames_processed += len(batch)
+            if progress is not None:
+                progress(len(batch))
+
+    def _next_batch(self) -> list[tuple[int, np.ndarray]]:
+        """Up to ``batch_size`` frames: a file's batch waits to be full (or the end); a live
+        source's takes what has arrived once the first frame is there."""
+        batch: list[tuple[int, np.ndarray]] = []
+        while len(batch) < self.pipeline.batch_size:
+            if batch and self.source.info.live and self.frames.empty():
+                break
+            item = self._get(self.frames)
+            if item is _END:
+                self._put(self.frames, _END, force=True)  # keep the end visible to later calls
+                break
+            batch.append(item)
+        return batch
+
+    # -- worker threads -------------------------------------------------------------------------
+
+    def _guard(self, where: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as error:
+            self.failure.record(where, error)
+            self.stop.set()
+
+    def _read(self) -> None:
+        info, summary = self.source.info, self.summary
+        frames = self.source.frames()
+        try:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                item = next(frames, None)
+                summary.stage_seconds["decode"] += time.perf_counter() - started
+                if item is None:
+                    break
+                index, frame = item
+                summary.frames_read += 1
+                if frame is None:
+                    summary.frames_skipped += 1
+                    self.pipeline.warn(
+                        f"warning: frame {index} of {info.name} cannot be decoded; skipped"
+                    )
+                    continue
+                if index % self.stride:
+                    continue
+                if info.live and self.frames.full():
+                    with contextlib.suppress(queue.Empty):
+                        self.frames.get_nowait()
+                        summary.frames_dropped += 1
+                self._put(self.frames, (index, frame))
+        finally:
+            self.source.close()
+            self._put(self.frames, _END)  # gives up when stopped: nobody reads frames then
+
+    def _render(self) -> None:
+        renderer, fps = self.pipeline.renderer, self.source.info.fps
+        times = self.summary.stage_seconds
+        while True:
+            item = self._get(self.results, until_end=True)
+            if item is _END:
+                break
+            for index, frame, predictions in zip(*item, strict=True):
+                started = time.perf_counter()
+                line = (
+                    json.dumps(frame_record(index, index / fps, predictions))
+                    if self.jsonl_temp
+                    else None
+                )
+                image = None
+                if self.video_temp is not None:
+                    elapsed = time.perf_counter() - self.started
+                    rate = self.summary.frames_processed / elapsed if elapsed > 0 else None
+                    image = renderer.render(frame, predictions, rate)
+                times["render"] += time.perf_counter() - started
+                self._put(self.outputs, (line, image), until_end=True)
+        self._put(self.outputs, _END, until_end=True)
+
+    def _write(self) -> None:
+        times = self.summary.stage_seconds
+        writer: cv2.VideoWriter | None = None
+        jsonl = self.jsonl_temp.open("w", encoding="utf-8") if self.jsonl_temp else None
+        try:
+            while True:
+                item = self._get(self.outputs, until_end=True)
+                if item is _END:
+                    break
+                line, image = item
+                started = time.perf_counter()
+                if jsonl is not None:
+                    jsonl.write(line + "\n")
+                if image is not None:
+                    writer = writer or self._open_writer(image.shape[1], image.shape[0])
+                    writer.write(image)
+                times["encode"] += time.perf_counter() - started
+        finally:
+            if jsonl is not None:
+                jsonl.close()
+            if writer is not None:
+                writer.release()
+
+    def _open_writer(self, width: int, height: int) -> cv2.VideoWriter:
+        assert self.video_temp is not None
+        fourcc = FOURCC_BY_SUFFIX[self.video_temp.suffix.lower()]
+        fps = self.source.info.fps / self.stride
+        writer = cv2.VideoWriter(
+            str(self.video_temp), cv2.VideoWriter.fourcc(*fourcc), fps, (width, height)
+        )
+        if not writer.isOpened():
+            raise PerceptionError(f"OpenCV cannot write a {fourcc} video to {self.video_temp}")
+        return writer
+
+    # -- queue helpers that notice a stop or a failure ------------------------------------------
+
+    def _get(self, source: queue.Queue[Any], until_end: bool = False) -> Any:
+        """The next item; ``_END`` once the pipeline stops (unless ``until_end``: downstream
+        threads drain what was already produced and stop at the end marker)."""
+        while True:
+            if not until_end and (self.stop.is_set() or self.failure.error):
+                return _END
+            if until_end and self.failure.error:
+                return _END
+            with contextlib.suppress(queue.Empty):
+                return source.get(timeout=_POLL_SECONDS)
+
+    def _put(
+        self, target: queue.Queue[Any], item: Any, force: bool = False, until_end: bool = False
+    ) -> None:
+        """Put ``item``, waiting for room. Give up on a failure, or once the pipeline stops unless
+        ``until_end`` (results already computed are still drawn and written). ``force`` makes
+        room by dropping the oldest item (only for re-posting an end marker on an empty queue)."""
+        while True:
+            try:
+                target.put(item, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                if force:
+                    with contextlib.suppress(queue.Empty):
+                        target.get_nowait()
+                elif self.failure.error or (self.stop.is_set() and not until_end):
+                    return

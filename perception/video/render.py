@@ -1,0 +1,259 @@
+"""Draw one video frame's predictions: boxes with labels, lamp states, skeletons, depth and FPS.
+
+The renderer works from the heads' ``describe()`` dicts and the prediction objects alone (an
+exported ONNX file carries nothing else), so it needs no plugin code. Frames are BGR, as OpenCV
+reads and writes them; the colours in the describe dicts and in :mod:`perception.data.draw` are
+RGB and are reversed once, when the renderer is built. Lines and text grow with the frame
+(thickness ``min(H, W) / 360``, text scale ``min(H, W) / 1200``): a 1280x720 frame gets
+thickness 2 and 0.6-scale text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import cv2
+import numpy as np
+
+from perception.data.draw import CATEGORY_COLOURS, VISIBLE_KEYPOINT, depth_panel
+from perception.errors import ConfigError, did_you_mean
+from perception.inference.predictions import (
+    DepthMap,
+    Detections,
+    FramePredictions,
+    HeadPrediction,
+    PoseDetections,
+    RawOutputs,
+)
+
+DepthLayout = Literal["inset", "side", "off"]
+"""Where the depth map goes: a corner inset, a panel right of the frame, or nowhere."""
+
+Colour = tuple[int, int, int]
+
+_WHITE: Colour = (255, 255, 255)
+_BLACK: Colour = (0, 0, 0)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_KINDS: dict[type, str] = {Detections: "boxes", PoseDetections: "keypoints", DepthMap: "depth"}
+"""The ``describe()["kind"]`` each drawable prediction type comes from."""
+
+
+def _bgr(rgb: Sequence[int]) -> Colour:
+    red, green, blue = (int(channel) for channel in rgb)
+    return (blue, green, red)
+
+
+_PERSON_BGR = _bgr(CATEGORY_COLOURS["pedestrian"])
+_JOINT_BGR = _bgr(VISIBLE_KEYPOINT)
+
+
+@dataclass(frozen=True)
+class _Pen:
+    """Line thickness, text scale and text stroke for one frame size."""
+
+    thickness: int
+    font_scale: float
+    text_thickness: int
+
+    @classmethod
+    def for_frame(cls, height: int, width: int) -> _Pen:
+        short = min(height, width)
+        return cls(max(1, round(short / 360)), max(0.4, short / 1200), max(1, round(short / 720)))
+
+
+@dataclass(frozen=True)
+class _BoxStyle:
+    """BGR colours of one box head: per class, and per value of its first coloured attribute
+    (a traffic light's lamp state), which takes precedence when predicted."""
+
+    class_colours: tuple[Colour, ...]
+    attribute: str | None
+    attribute_colours: tuple[Colour, ...]
+
+    @classmethod
+    def from_description(cls, description: Mapping[str, Any]) -> _BoxStyle:
+        """Missing ``class_colours`` draw white (a third-party head may not name any)."""
+        class_colours = tuple(_bgr(rgb) for rgb in description.get("class_colours", ()))
+        for name, attribute in description.get("attributes", {}).items():
+            if attribute.get("colours"):
+                return cls(class_colours, name, tuple(_bgr(rgb) for rgb in attribute["colours"]))
+        return cls(class_colours, None, ())
+
+    def colours(self, detections: Detections, rows: np.ndarray) -> list[Colour]:
+        """One BGR colour for each of the detections at ``rows (M,)``."""
+        if self.attribute is not None and self.attribute in detections.attributes:
+            values = detections.attributes[self.attribute].values[rows]
+            return [self.attribute_colours[int(value)] for value in values]
+        count = len(self.class_colours)
+        return [
+            self.class_colours[int(k)] if int(k) < count else _WHITE
+            for k in detections.classes[rows]
+        ]
+
+
+def box_labels(detections: Detections) -> list[str]:
+    """``"<class> <attribute values...> <score>"`` per detection, e.g. ``"traffic_light red
+    0.82"``."""
+    columns = [detections.labels()]
+    columns += [attribute.labels() for attribute in detections.attributes.values()]
+    columns.append([f"{float(score):.2f}" for score in detections.scores])
+    return [" ".join(words) for words in zip(*columns, strict=True)]
+
+
+class FrameRenderer:
+    """Draws :data:`FramePredictions` onto BGR video frames.
+
+    Args:
+        heads: ``{head: describe() dict}`` of the heads whose predictions will be drawn (an
+            engine's ``heads``); ``"kind"`` says how each is drawn, box heads give colours.
+        score_threshold: boxes and people scoring below it (and joints below it) are not drawn.
+        depth: ``"inset"`` puts the colour-mapped depth in the bottom-right corner, ``"side"`` in
+            a panel of the frame's size right of it, ``"off"`` leaves it out.
+        inset_fraction: the inset's height and width relative to the frame's, in ``(0, 1]``.
+    """
+
+    def __init__(
+        self,
+        heads: Mapping[str, Mapping[str, Any]],
+        score_threshold: float = 0.3,
+        depth: DepthLayout = "inset",
+        inset_fraction: float = 0.3,
+    ) -> None:
+        layouts = get_args(DepthLayout)
+        if depth not in layouts:
+            raise ConfigError(
+                f"unknown depth layout '{depth}'{did_you_mean(depth, layouts)}; "
+                f"choose one of {', '.join(layouts)}"
+            )
+        if not 0.0 < inset_fraction <= 1.0:
+            raise ConfigError(f"depth inset_fraction must be in (0, 1], got {inset_fraction}")
+        self.score_threshold = score_threshold
+        self.depth: DepthLayout = depth
+        self.inset_fraction = inset_fraction
+        self._kinds = {name: description.get("kind") for name, description in heads.items()}
+        self._box_styles = {
+            name: _BoxStyle.from_description(description)
+            for name, description in heads.items()
+            if description.get("kind") == "boxes"
+        }
+        self._side_panel = depth == "side" and "depth" in self._kinds.values()
+
+    def output_size(self, frame_height: int, frame_width: int) -> tuple[int, int]:
+        """``(height, width)`` of a rendered frame: twice the width with a side depth panel."""
+        return frame_height, frame_width * (2 if self._side_panel else 1)
+
+    def render(
+        self, frame: np.ndarray, predictions: FramePredictions, fps: float | None = None
+    ) -> np.ndarray:
+        """Draw ``predictions`` on a copy of ``frame (H, W, 3)`` uint8 BGR; returns ``(H, W', 3)``
+        uint8 BGR with ``(H, W')`` the :meth:`output_size`. ``fps`` is written top left if given.
+        :class:`RawOutputs` are not drawn."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be (H, W, 3) uint8, got {frame.shape} {frame.dtype}")
+        height, width = frame.shape[:2]
+        canvas = np.empty((*self.output_size(height, width), 3), dtype=np.uint8)
+        image = canvas[:, :width]
+        image[...] = frame
+        pen = _Pen.for_frame(height, width)
+        depth: DepthMap | None = None
+        for head, prediction in predictions.items():
+            if isinstance(prediction, RawOutputs):
+                continue
+            self._check_kind(head, prediction)
+            if isinstance(prediction, Detections):
+                self._draw_boxes(image, self._box_styles[head], prediction, pen)
+            elif isinstance(prediction, PoseDetections):
+                self._draw_people(image, prediction, pen)
+            else:
+                depth = prediction
+        if self._side_panel:
+            panel = (
+                depth_panel(None, height, width)
+                if depth is None
+                else depth_panel(depth.metres, height, width, depth.max_depth)
+            )
+            canvas[:, width:] = cv2.cvtColor(panel, cv2.COLOR_RGB2BGR)
+        elif self.depth == "inset" and depth is not None:
+            self._draw_inset(image, depth, pen)
+        if fps is not None:
+            _draw_label(image, f"{fps:.1f} FPS", (pen.thickness, 0), _WHITE, pen)
+        return canvas
+
+    def _check_kind(self, head: str, prediction: HeadPrediction) -> None:
+        expected = _KINDS[type(prediction)]
+        if head not in self._kinds:
+            raise ValueError(f"no describe() dict for head '{head}'; known: {sorted(self._kinds)}")
+        if self._kinds[head] != expected:
+            raise ValueError(
+                f"head '{head}' is described as kind {self._kinds[head]!r} but predicted "
+                f"{type(prediction).__name__} (kind '{expected}')"
+            )
+
+    def _draw_boxes(
+        self, image: np.ndarray, style: _BoxStyle, detections: Detections, pen: _Pen
+    ) -> None:
+        rows = np.flatnonzero(detections.scores >= self.score_threshold)
+        if not len(rows):
+            return
+        labels = box_labels(detections)
+        corners = np.round(detections.boxes[rows]).astype(np.int64).tolist()
+        for (x1, y1, x2, y2), colour, row in zip(
+            corners, style.colours(detections, rows), rows, strict=True
+        ):
+            cv2.rectangle(image, (x1, y1), (x2, y2), colour, pen.thickness)
+            _draw_label(image, labels[row], (x1, y1 - pen.thickness), colour, pen)
+
+    def _draw_people(self, image: np.ndarray, people: PoseDetections, pen: _Pen) -> None:
+        """Box, skeleton edges between joints scoring at least the threshold, and joint dots."""
+        rows = np.flatnonzero(people.scores >= self.score_threshold)
+        corners = np.round(people.boxes[rows]).astype(np.int64).tolist()
+        points = np.round(people.keypoints[rows, :, :2]).astype(np.int64).tolist()
+        shown = (people.keypoints[rows, :, 2] >= self.score_threshold).tolist()
+        radius = pen.thickness + 1
+        for (x1, y1, x2, y2), joints, visible in zip(corners, points, shown, strict=True):
+            cv2.rectangle(image, (x1, y1), (x2, y2), _PERSON_BGR, pen.thickness)
+            for a, b in people.skeleton:
+                if visible[a] and visible[b]:
+                    cv2.line(image, joints[a], joints[b], _JOINT_BGR, pen.thickness, cv2.LINE_AA)
+            for joint, is_visible in zip(joints, visible, strict=True):
+                if is_visible:
+                    cv2.circle(image, joint, radius, _JOINT_BGR, cv2.FILLED, cv2.LINE_AA)
+
+    def _draw_inset(self, image: np.ndarray, depth: DepthMap, pen: _Pen) -> None:
+        """The depth map shrunk to ``inset_fraction`` of the frame in its bottom-right corner,
+        with a white frame ``pen.thickness`` wide along its top and left edges."""
+        height, width = image.shape[:2]
+        inset_h = max(1, round(height * self.inset_fraction))
+        inset_w = max(1, round(width * self.inset_fraction))
+        metres = cv2.resize(
+            np.ascontiguousarray(depth.metres, dtype=np.float32),
+            (inset_w, inset_h),
+            interpolation=cv2.INTER_AREA,
+        )
+        image[
+            max(0, height - inset_h - pen.thickness) :, max(0, width - inset_w - pen.thickness) :
+        ] = 255
+        panel = depth_panel(metres, inset_h, inset_w, depth.max_depth)
+        image[height - inset_h :, width - inset_w :] = cv2.cvtColor(panel, cv2.COLOR_RGB2BGR)
+
+
+def _draw_label(
+    image: np.ndarray, text: str, bottom_left: tuple[int, int], colour: Colour, pen: _Pen
+) -> None:
+    """``text`` in ``colour`` on a black box whose bottom-left corner is ``bottom_left``, moved
+    down to stay inside the image."""
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, pen.font_scale, pen.text_thickness)
+    x, bottom = bottom_left[0], max(bottom_left[1], text_h + baseline)
+    cv2.rectangle(image, (x, bottom - text_h - baseline), (x + text_w, bottom), _BLACK, cv2.FILLED)
+    cv2.putText(
+        image,
+        text,
+        (x, bottom - baseline),
+        _FONT,
+        pen.font_scale,
+        colour,
+        pen.text_thickness,
+        cv2.LINE_AA,
+    )

@@ -1,0 +1,166 @@
+"""Where frames come from: a video file, a folder of images, one image, a camera or a stream.
+
+:func:`open_source` decides from the SOURCE argument and fails at once, naming it, when the source
+cannot be opened or yields no decodable first frame. :meth:`FrameSource.frames` then yields
+``(index, frame)`` pairs with ``frame`` ``(H, W, 3)`` uint8 BGR, or ``None`` for a frame that
+could not be decoded (the caller skips and counts it).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from perception.errors import InputFileError, MissingFileError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+"""Files a folder source reads, by suffix (case-insensitive)."""
+
+IMAGE_FPS = 10.0
+"""The frame rate given to a folder of images (they have none of their own)."""
+
+MAX_CONSECUTIVE_FAILURES = 30
+"""A video stops after this many undecodable frames in a row (a broken tail or a dead stream)."""
+
+URL_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source is: ``name`` (for messages and output names), frame size, ``fps``, the
+    number of frames when known, and whether it is ``live`` (a camera or stream, where frames
+    that cannot be processed in time are dropped rather than queued)."""
+
+    name: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None
+    live: bool
+
+
+class FrameSource(ABC):
+    """An opened source of frames."""
+
+    info: SourceInfo
+
+    @abstractmethod
+    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        """``(index, frame)`` in order; ``frame`` is ``(H, W, 3)`` uint8 BGR or ``None`` when
+        frame ``index`` could not be decoded."""
+
+    def close(self) -> None:  # noqa: B027 (image files hold nothing open)
+        """Release the underlying device or file."""
+
+
+class CaptureSource(FrameSource):
+    """A video file, camera or stream read with ``cv2.VideoCapture``.
+
+    A failed read before the known end of a file is an undecodable frame (``None``); reading
+    stops at the end, or after :data:`MAX_CONSECUTIVE_FAILURES` failures in a row.
+    """
+
+    def __init__(self, target: str | int, name: str, live: bool) -> None:
+        self._capture = cv2.VideoCapture(target)
+        if not self._capture.isOpened():
+            what = name if live else f"video file {name}"
+            raise InputFileError(f"cannot open {what} (OpenCV could not read it)")
+        ok, first = self._capture.read()
+        if not ok or first is None:
+            self._capture.release()
+            raise InputFileError(f"{name}: no frame could be decoded from the start of it")
+        self._first: np.ndarray | None = first
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        fps = float(self._capture.get(cv2.CAP_PROP_FPS))
+        self.info = SourceInfo(
+            name=name,
+            width=first.shape[1],
+            height=first.shape[0],
+            fps=fps if 0 < fps < 1000 else 30.0,
+            frame_count=None if live or count <= 0 else count,
+            live=live,
+        )
+
+    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        if self._first is None:
+            raise RuntimeError(f"{self.info.name}: frames() can be iterated once")
+        first, self._first = self._first, None
+        yield 0, first
+        index, failures = 1, 0
+        known_end = self.info.frame_count
+        while failures < MAX_CONSECUTIVE_FAILURES:
+            if known_end is not None and index >= known_end:
+                return
+            ok, frame = self._capture.read()
+            if ok and frame is not None:
+                failures = 0
+                yield index, frame
+            else:
+                if known_end is None and not self.info.live:
+                    return
+                failures += 1
+                yield index, None
+            index += 1
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class ImageFilesSource(FrameSource):
+    """Image files in name order (a folder, or one image); an unreadable file is an
+    undecodable frame."""
+
+    def __init__(self, files: list[Path], name: str) -> None:
+        self._files = files
+        first = None
+        for path in files:
+            first = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if first is not None:
+                break
+        if first is None:
+            raise InputFileError(f"{name}: none of its {len(files)} images can be decoded")
+        self.info = SourceInfo(
+            name=name,
+            width=first.shape[1],
+            height=first.shape[0],
+            fps=IMAGE_FPS,
+            frame_count=len(files),
+            live=False,
+        )
+
+    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        for index, path in enumerate(self._files):
+            yield index, cv2.imread(str(path), cv2.IMREAD_COLOR)
+
+
+def open_source(spec: str) -> FrameSource:
+    """Open SOURCE: a camera index (``0``), a stream URL (``rtsp://...``), a folder of images,
+    one image file or a video file.
+
+    Raises:
+        MissingFileError: a path that does not exist, or a folder without images.
+        InputFileError: the source cannot be opened or its first frame cannot be decoded.
+    """
+    if spec.isdigit():
+        return CaptureSource(int(spec), f"camera {spec}", live=True)
+    if URL_PATTERN.match(spec):
+        return CaptureSource(spec, spec, live=True)
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise MissingFileError(
+                f"folder {path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+            )
+        return ImageFilesSource(files, str(path))
+    if not path.is_file():
+        raise MissingFileError(f"source {path} does not exist")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageFilesSource([path], str(path))
+    return CaptureSource(str(path), str(path), live=False)
