@@ -8,6 +8,7 @@ could not be decoded (the caller skips and counts it).
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ import cv2
 import numpy as np
 
 from perception.errors import InputFileError, MissingFileError
+
+# FFmpeg's own log ("moov atom not found", "No JPEG data found") would interleave with ours; the
+# sources report unreadable files and frames themselves. Read when the first capture opens.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 """Files a folder source reads, by suffix (case-insensitive)."""

@@ -184,7 +184,8 @@ def test_disagreement_with_pytorch_writes_no_file(
 
     monkeypatch.setattr(torch.onnx, "export", drifting_export)
     model, config = tiny
-    message = "float16 graph disagrees.*depth" if half else r"'depth\.map' differs.*max abs"
+    precision = "float16" if half else "float32"
+    message = rf"{precision} graph in ONNX Runtime disagrees.*head 'depth'.*max abs difference"
     with pytest.raises(PerceptionError, match=message):
         export_onnx(model, config, tmp_path / "drift.onnx", heads=["depth"], half=half)
     assert not list(tmp_path.iterdir())

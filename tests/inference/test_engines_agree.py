@@ -16,7 +16,7 @@ from perception.inference.compare import FLOAT16, FLOAT32, prediction_difference
 from perception.inference.onnx_engine import OnnxEngine
 from perception.inference.predictions import DepthMap, Detections, PoseDetections
 from perception.inference.torch_engine import TorchEngine
-from tests.inference.conftest import FRAME_HEIGHT, FRAME_WIDTH
+from tests.model_fixtures import FRAME_HEIGHT, FRAME_WIDTH
 
 
 def torch_engine(tiny_model: tuple[torch.nn.Module, RunConfig]) -> TorchEngine:

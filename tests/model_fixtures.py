@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny multi-task model, its exported ONNX file, and driving frames."""
+"""Session fixtures shared by the inference and video tests: a tiny multi-task model, its
+exported ONNX file, and driving frames (registered in tests/conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,239 @@
+"""``perception infer`` as a user runs it: videos in, annotated video and JSON lines out."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from perception.config.schema import RunConfig
+from perception.inference.compare import Tolerance, prediction_differences
+from perception.inference.onnx_engine import OnnxEngine
+from perception.inference.predictions import Detections
+from tests.cli.test_cli_errors import PERCEPTION, assert_one_line_error, run_cli
+from tests.conftest import SHARED_DATA
+from tests.train.tiny_run import synthetic_samples
+from tests.video.video_files import (
+    detections_from_json,
+    people_from_json,
+    read_jsonl,
+    read_video,
+    write_test_video,
+)
+
+HIGHWAY = SHARED_DATA / "udacity_highway" / "test_video.mp4"
+JSON_ROUNDING = Tolerance(
+    score=2e-4, coordinate_abs=2e-2, coordinate_rel=1e-5, depth_abs=1e-2, depth_rel=1e-5
+)
+"""What rounding in the JSON lines (0.01 px, 1e-4 score) leaves of an exact agreement."""
+
+
+@pytest.fixture(scope="module")
+def driving_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 rendered driving frames, 180x320, as an mp4v video at 10 FPS."""
+    samples = synthetic_samples(12, 180, 320, seed=21)
+    frames = [cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR) for sample in samples]
+    return write_test_video(tmp_path_factory.mktemp("video") / "drive.mp4", frames)
+
+
+def infer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli("infer", *args, "--providers", "cpu", "--no-progress", cwd=cwd)
+
+
+def assert_boxes_match_the_engine(
+    records: list[dict], frames: list[np.ndarray], model: Path, conf: float
+) -> None:
+    """Every box head of every JSON line agrees with the ONNX engine run on the same frames."""
+    engine = OnnxEngine(model, providers=["cpu"], log=lambda message: None)
+    expected = engine.predict(frames, score_threshold=conf)
+    compared = 0
+    for record, frame in zip(records, expected, strict=True):
+        for head, prediction in frame.items():
+            if isinstance(prediction, Detections):
+                values = {name: a.names for name, a in prediction.attributes.items()}
+                from_json = detections_from_json(
+                    record["heads"][head], prediction.class_names, values
+                )
+                compared += len(from_json)
+                problems = prediction_differences(
+                    [{head: from_json}], [{head: prediction}], JSON_ROUNDING, conf
+                )
+                assert problems == [], (record["frame"], problems[:3])
+    assert compared > 0, "the comparison must cover real detections"
+
+
+def test_infer_annotates_a_synthetic_video(
+    driving_video: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "drive_annotated.mp4"
+    result = infer(str(driving_video), "--model", str(tiny_onnx), "--out", str(out),
+                   "--conf", "0.05", "--batch", "4")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "running tiny.onnx on CPUExecutionProvider" in result.stderr
+    assert "processed: 12 frames" in result.stdout
+    for stage in ("decode", "preprocess", "inference", "postprocess", "render", "encode"):
+        assert f"\n{stage} " in result.stdout, stage
+    frames_in, fps_in = read_video(driving_video)
+    frames_out, fps_out = read_video(out)
+    assert len(frames_out) == len(frames_in) == 12
+    assert frames_out[0].shape == frames_in[0].shape == (180, 320, 3)
+    assert fps_out == pytest.approx(fps_in)
+    records = read_jsonl(out.with_suffix(".jsonl"))
+    assert [record["frame"] for record in records] == list(range(12))
+    assert records[3]["time"] == pytest.approx(0.3)
+    assert set(records[0]["heads"]) == {
+        "traffic_lights", "cars", "pedestrians", "stop_signs", "depth", "pedestrian_keypoints"
+    }  # fmt: skip
+    assert records[0]["heads"]["depth"]["width"] == 320
+    assert_boxes_match_the_engine(records, frames_in, tiny_onnx, conf=0.05)
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "drive_annotated.jsonl", "drive_annotated.mp4"
+    ], "no temporary files left"  # fmt: skip
+
+
+@pytest.mark.skipif(not HIGHWAY.is_file(), reason=f"real highway clip absent: {HIGHWAY}")
+def test_infer_on_the_real_highway_clip(tiny_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "highway.avi"
+    jsonl = tmp_path / "highway.jsonl"
+    result = infer(str(HIGHWAY), "--model", str(tiny_onnx), "--out", str(out), "--jsonl",
+                   str(jsonl), "--conf", "0.05", "--batch", "8", "--depth", "side")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    frames_in, fps_in = read_video(HIGHWAY)
+    frames_out, fps_out = read_video(out)
+    assert len(frames_in) == len(frames_out) == 38
+    assert frames_out[0].shape == (720, 2560, 3), "side-by-side depth doubles the width"
+    assert fps_out == pytest.approx(fps_in) == pytest.approx(25.0)
+    records = read_jsonl(jsonl)
+    assert [record["frame"] for record in records] == list(range(38))
+    assert_boxes_match_the_engine(records, frames_in, tiny_onnx, conf=0.05)
+
+
+def test_corrupt_frames_are_skipped_with_a_warning_and_counted(
+    tiny_onnx: Path, tmp_path: Path
+) -> None:
+    frames = [np.full((96, 160, 3), 20 * i, np.uint8) for i in range(10)]
+    for index, frame in enumerate(frames):
+        cv2.putText(frame, str(index), (50, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 2)
+    video = write_test_video(tmp_path / "broken.avi", frames)
+    data = bytearray(video.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xd8"]
+    assert len(starts) == 10, "one JPEG per MJPG frame"
+    for index in (4, 5):
+        data[starts[index] + 2 : starts[index] + 400] = bytes(398)
+    video.write_bytes(bytes(data))
+
+    out = tmp_path / "out.mp4"
+    result = infer(str(video), "--model", str(tiny_onnx), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "frame 4 of" in result.stderr and "frame 5 of" in result.stderr
+    assert "2 undecodable skipped" in result.stdout
+    records = read_jsonl(out.with_suffix(".jsonl"))
+    assert [record["frame"] for record in records] == [0, 1, 2, 3, 6, 7, 8, 9]
+    assert len(read_video(out)[0]) == 8
+
+
+def test_sigint_leaves_a_playable_video_and_complete_json_lines(
+    tiny_onnx: Path, tmp_path: Path
+) -> None:
+    samples = synthetic_samples(10, 180, 320, seed=4)
+    frames = [cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR) for sample in samples] * 100
+    video = write_test_video(tmp_path / "long.mp4", frames, fps=30.0)
+    out_dir = tmp_path / "out"
+    process = subprocess.Popen(
+        [str(PERCEPTION), "infer", str(video), "--model", str(tiny_onnx), "--out",
+         str(out_dir / "long.mp4"), "--providers", "cpu", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until frames are being written
+        partial = list(out_dir.glob(".long.jsonl.*")) if out_dir.is_dir() else []
+        if partial and partial[0].stat().st_size > 2000:
+            break
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted:" in stdout
+    records = read_jsonl(out_dir / "long.jsonl")
+    assert 0 < len(records) < 1000
+    assert [record["frame"] for record in records] == list(range(len(records)))
+    written, _ = read_video(out_dir / "long.mp4")
+    assert len(written) == len(records)
+    assert sorted(os.listdir(out_dir)) == ["long.jsonl", "long.mp4"]
+
+
+def test_checkpoint_and_onnx_file_give_the_same_json_lines(
+    tiny_model: tuple[torch.nn.Module, RunConfig], driving_video: Path, tmp_path: Path
+) -> None:
+    trained = run_cli("train", str(Path("configs/tiny.yaml").resolve()), "-o", str(tmp_path),
+                      "--set", "train.max_steps=2")  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    checkpoint = tmp_path / "checkpoints" / "last.pt"
+    exported = run_cli("export", str(checkpoint), "-o", str(tmp_path / "model.onnx"))
+    assert exported.returncode == 0, exported.stderr
+    runs = {}
+    for name, model in (("torch", checkpoint), ("onnx", tmp_path / "model.onnx")):
+        out = tmp_path / name / "drive.mp4"
+        result = infer(str(driving_video), "--model", str(model), "--out", str(out),
+                       "--conf", "0.05", "--device", "cpu")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        runs[name] = read_jsonl(out.with_suffix(".jsonl"))
+    heads = OnnxEngine(tmp_path / "model.onnx", providers=["cpu"], log=print).heads
+    compared = 0
+    for torch_record, onnx_record in zip(runs["torch"], runs["onnx"], strict=True):
+        assert torch_record["frame"] == onnx_record["frame"]
+        for head, entries in torch_record["heads"].items():
+            other = onnx_record["heads"][head]
+            if head == "depth":
+                for key in ("min", "median", "max"):
+                    assert other[key] == pytest.approx(entries[key], abs=2e-3)
+                continue
+            description = heads[head]
+            if description["kind"] == "keypoints":
+                pair = (people_from_json(other), people_from_json(entries))
+            else:
+                names = tuple(description["classes"])
+                values = {
+                    name: tuple(entry["values"])
+                    for name, entry in description.get("attributes", {}).items()
+                }
+                pair = (
+                    detections_from_json(other, names, values),
+                    detections_from_json(entries, names, values),
+                )
+            problems = prediction_differences(
+                [{head: pair[0]}], [{head: pair[1]}], JSON_ROUNDING, 0.05
+            )
+            assert problems == [], (torch_record["frame"], head, problems[:3])
+            compared += len(entries)
+    assert compared > 0
+
+
+def test_output_never_overwrites_the_input(driving_video: Path, tiny_onnx: Path) -> None:
+    before = driving_video.read_bytes()
+    result = infer(str(driving_video), "--model", str(tiny_onnx), "--out", str(driving_video))
+    assert_one_line_error(result, "would overwrite", str(driving_video))
+    assert driving_video.read_bytes() == before
+
+
+def test_unreadable_source_or_model_fails_at_once(
+    driving_video: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    missing = infer(str(tmp_path / "nope.mp4"), "--model", str(tiny_onnx))
+    assert_one_line_error(missing, "nope.mp4", "does not exist")
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("not a video")
+    assert_one_line_error(infer(str(not_video), "--model", str(tiny_onnx)), "notes.mp4")
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(tiny_onnx.read_bytes()[:5000])
+    result = infer(str(driving_video), "--model", str(broken), cwd=tmp_path)
+    assert_one_line_error(result, "broken.onnx", "truncated")
+    assert not (tmp_path / "runs").exists(), "nothing is written when the model is unreadable"

@@ -1,0 +1,84 @@
+"""The threaded video pipeline with stand-in engines and sources: failures in any thread reach
+the caller, live sources drop old frames instead of queueing them, files lose nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception.errors import PerceptionError
+from perception.inference.engine import InferenceEngine
+from perception.video.pipeline import VideoPipeline
+from perception.video.render import FrameRenderer
+from perception.video.sources import FrameSource, SourceInfo
+from tests.video.video_files import read_jsonl, read_video
+
+DEPTH = {"depth": {"kind": "depth", "max_depth": 10.0}}
+
+
+class DepthEngine(InferenceEngine):
+    """Predicts a constant depth map, taking ``seconds`` per batch."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        super().__init__((32, 48), DEPTH)
+        self.seconds = seconds
+        self.batches: list[int] = []
+
+    @property
+    def device(self) -> str:
+        return "stand-in"
+
+    def run(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        time.sleep(self.seconds)
+        self.batches.append(len(images))
+        return {"depth.map": np.full((len(images), 1, 32, 48), 5.0, np.float32)}
+
+
+class CountingSource(FrameSource):
+    """``count`` frames whose pixels hold their index; live sources produce one per ``period``."""
+
+    def __init__(self, count: int, live: bool = False, period: float = 0.0) -> None:
+        self.count, self.period = count, period
+        self.info = SourceInfo("counting", 48, 32, 10.0, None if live else count, live)
+
+    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        for index in range(self.count):
+            time.sleep(self.period)
+            yield index, np.full((32, 48, 3), index % 256, np.uint8)
+
+
+class BrokenRenderer(FrameRenderer):
+    def render(self, frame: np.ndarray, predictions: dict, fps: float | None = None) -> np.ndarray:
+        raise RuntimeError("paint ran out")
+
+
+def test_a_file_source_loses_no_frame_and_batches_fully(tmp_path: Path) -> None:
+    engine = DepthEngine()
+    pipeline = VideoPipeline(engine, FrameRenderer(DEPTH), batch_size=4, warn=print)
+    summary = pipeline.run(CountingSource(10), tmp_path / "v.avi", tmp_path / "p.jsonl", stride=2)
+    assert engine.batches == [4, 1]
+    assert summary.frames_read == 10 and summary.frames_processed == 5
+    assert [record["frame"] for record in read_jsonl(tmp_path / "p.jsonl")] == [0, 2, 4, 6, 8]
+    frames, fps = read_video(tmp_path / "v.avi")
+    assert len(frames) == 5 and fps == pytest.approx(5.0), "stride 2 halves the frame rate"
+
+
+def test_a_slow_engine_on_a_live_source_drops_old_frames(tmp_path: Path) -> None:
+    engine = DepthEngine(seconds=0.05)
+    pipeline = VideoPipeline(engine, FrameRenderer(DEPTH), batch_size=1, queue_frames=2)
+    summary = pipeline.run(CountingSource(60, live=True, period=0.002), None, tmp_path / "p.jsonl")
+    assert summary.frames_dropped > 0
+    assert summary.frames_processed + summary.frames_dropped == 60
+    processed = [record["frame"] for record in read_jsonl(tmp_path / "p.jsonl")]
+    assert processed == sorted(processed) and processed[-1] == 59, "the newest frame is kept"
+
+
+def test_an_error_in_a_thread_stops_the_run_and_leaves_no_output(tmp_path: Path) -> None:
+    pipeline = VideoPipeline(DepthEngine(), BrokenRenderer(DEPTH), batch_size=2)
+    with pytest.raises(PerceptionError, match="video renderer failed: RuntimeError: paint ran out"):
+        pipeline.run(CountingSource(50), tmp_path / "v.mp4", tmp_path / "p.jsonl")
+    assert list(tmp_path.iterdir()) == []
