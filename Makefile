@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install demo test lint bench bench-mtl clean
+.PHONY: install demo test lint bench bench-mtl bench-inference clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ bench: $(STAMP)
 
 bench-mtl: $(STAMP)
 	$(BIN)/python tools/bench_mtl.py
+
+bench-inference: $(STAMP)
+	$(BIN)/python tools/bench_inference.py
 
 clean:
 	rm -rf $(VENV) runs

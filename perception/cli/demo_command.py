@@ -3,7 +3,9 @@
 Write a synthetic dataset and driving video (as ``perception synth`` does), draw augmented
 training batches, train the configured multi-task model, evaluate it on the validation split
 beside the trivial baselines, write a report (markdown with PNG plots), and export the trained
-model, every head in one graph, to ``deploy/model.onnx`` (checked against PyTorch).
+model, every head in one graph, to ``deploy/model.onnx`` (checked against PyTorch), and run that
+file over the synthetic driving video and, when present, the real highway clip in
+``../shared/data/udacity_highway/`` (annotated videos and JSON lines under ``infer/``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,19 @@ from perception.data.sample import Sample
 from perception.eval.evaluate import EvalResult, evaluate
 from perception.eval.results_table import markdown_table, write_results
 from perception.export.onnx_export import export_onnx
+from perception.inference.onnx_engine import OnnxEngine
 from perception.model.build import build_model
 from perception.report.prediction_sheet import write_prediction_sheet
 from perception.report.run_report import ReportInputs, write_report
 from perception.report.training_plots import write_training_plots
 from perception.train.components import build_dataset, resolve_device
 from perception.train.trainer import TrainResult, train
+from perception.video.pipeline import QUIET_THREADS, VideoPipeline
+from perception.video.render import FrameRenderer
+from perception.video.sources import open_source
+
+HIGHWAY_CLIP = Path(__file__).resolve().parents[3] / "shared/data/udacity_highway/test_video.mp4"
+"""The real highway clip the demo also runs on, when this checkout sits beside ``shared/``."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -58,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     train_images = len(train_set)  # type: ignore[arg-type]
     report = write_run_report(config, out, trained, evaluation, device, train_images)
     onnx_model = export_onnx(trained.model, config, out / "deploy" / "model.onnx")
+    videos = run_video_inference(onnx_model, config, [outputs.video, HIGHWAY_CLIP], out / "infer")
     elapsed = time.perf_counter() - started
     print(markdown_table(evaluation), end="")
     for warning in trained.affinity.warnings() if trained.affinity else []:
@@ -78,10 +88,34 @@ def run(args: argparse.Namespace) -> int:
         ("metrics table", metrics_md),
         ("report", report),
         ("ONNX model", onnx_model),
+        *((f"infer {video.stem}", video) for video in videos),
     ]
     for label, path in rows:
         print(f"  {label:<20}{path}")
     return 0
+
+
+def run_video_inference(
+    model: Path, config: RunConfig, videos: list[Path], out: Path
+) -> list[Path]:
+    """Run the exported ``model`` over each of ``videos`` that exists; return the annotated
+    videos (JSON lines beside them)."""
+    engine = OnnxEngine(model, providers=["cpu"], session_config=QUIET_THREADS)
+    renderer = FrameRenderer(engine.heads, score_threshold=config.eval.score_threshold)
+    written = []
+    for video in videos:
+        if not video.is_file():
+            print(f"video inference: {video} is absent; skipped")
+            continue
+        pipeline = VideoPipeline(engine, renderer, score_threshold=config.eval.score_threshold)
+        target = out / f"{video.stem}.mp4"
+        summary = pipeline.run(open_source(str(video)), target, target.with_suffix(".jsonl"))
+        print(
+            f"video inference: {summary.frames_processed} frames of {video.name} at "
+            f"{summary.fps:.1f} FPS (ONNX Runtime, {engine.device})"
+        )
+        written.append(target)
+    return written
 
 
 def write_run_report(

@@ -14,7 +14,13 @@ from perception.errors import ConfigError, InputFileError
 from perception.inference.engine import DEFAULT_SCORE_THRESHOLD
 from perception.inference.open_engine import open_engine
 from perception.inference.providers import DEFAULT_PREFERENCE
-from perception.video.pipeline import FOURCC_BY_SUFFIX, STAGES, PipelineSummary, VideoPipeline
+from perception.video.pipeline import (
+    FOURCC_BY_SUFFIX,
+    QUIET_THREADS,
+    STAGES,
+    PipelineSummary,
+    VideoPipeline,
+)
 from perception.video.render import FrameRenderer
 from perception.video.sources import open_source
 
@@ -75,7 +81,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--batch and --stride must be at least 1")
     source = open_source(args.source)
     video_path, jsonl_path = output_paths(args.source, source.info.name, args.out, args.jsonl)
-    engine = open_engine(args.model, heads=args.heads, providers=args.providers, device=args.device)
+    engine = open_engine(
+        args.model,
+        heads=args.heads,
+        providers=args.providers,
+        device=args.device,
+        session_config=QUIET_THREADS,
+    )
     renderer = FrameRenderer(engine.heads, score_threshold=args.conf, depth=args.depth)
     pipeline = VideoPipeline(
         engine,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 
 from perception.data.letterbox import LetterboxWindow, boxes_to_source, keypoints_to_source
@@ -111,11 +110,14 @@ def _pose_detections(
 def _depth_map(
     description: Mapping[str, Any], rows: dict[str, np.ndarray], window: LetterboxWindow
 ) -> DepthMap:
-    """The ``(1, H, W)`` input-size map cropped to the frame's window and resized to the frame."""
+    """The ``(1, H, W)`` input-size map cropped to the frame's window (resized to the frame
+    lazily, by :attr:`DepthMap.metres`)."""
     cropped = np.ascontiguousarray(rows["map"][0][window.slices], dtype=np.float32)
-    size = (window.source_width, window.source_height)
-    metres = cv2.resize(cropped, size, interpolation=cv2.INTER_LINEAR)
-    return DepthMap(metres=metres, max_depth=float(description.get("max_depth", metres.max())))
+    return DepthMap(
+        network_metres=cropped,
+        max_depth=float(description.get("max_depth", cropped.max())),
+        source_size=(window.source_height, window.source_width),
+    )
 
 
 def boxes_to_frame(boxes: np.ndarray, window: LetterboxWindow) -> np.ndarray:

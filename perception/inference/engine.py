@@ -12,7 +12,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 
 from perception.data.letterbox import LetterboxWindow, letterbox_image
@@ -60,9 +59,9 @@ class InferenceEngine(ABC):
         windows = []
         for index, frame in enumerate(frames):
             _check_frame(frame, index)
-            if colour_order == "BGR":
-                frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             image, window = letterbox_image(frame, self.input_height, self.input_width)
+            if colour_order == "BGR":  # swap channels on the small letterboxed image
+                image = image[..., ::-1]
             batch[index] = image.transpose(2, 0, 1)
             windows.append(window)
         return batch, windows

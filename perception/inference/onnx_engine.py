@@ -50,6 +50,9 @@ class OnnxEngine(InferenceEngine):
         io_binding: bind inputs and outputs explicitly (default: on GPU providers only).
         max_batch: the largest batch TensorRT's optimisation profile covers.
         threads: intra-op threads for the CPU provider (0: ONNX Runtime's default).
+        session_config: ONNX Runtime session config entries, e.g.
+            ``{"session.intra_op.allow_spinning": "0"}`` so idle worker threads sleep instead of
+            spinning (steadier when other threads or sessions share the cores).
         log: where the one "running on ..." message goes (default: standard error).
 
     Raises:
@@ -69,6 +72,7 @@ class OnnxEngine(InferenceEngine):
         io_binding: bool | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
         threads: int = 0,
+        session_config: Mapping[str, str] | None = None,
         log: Callable[[str], None] = print_to_stderr,
     ) -> None:
         self.path = Path(path)
@@ -92,6 +96,8 @@ class OnnxEngine(InferenceEngine):
         session_options = onnxruntime.SessionOptions()
         session_options.log_severity_level = 3
         session_options.intra_op_num_threads = threads
+        for key, value in (session_config or {}).items():
+            session_options.add_session_config_entry(key, value)
         self.session, self.provider, skipped = open_session(
             model, self.path, preference, options, session_options
         )

@@ -3,7 +3,7 @@ training checkpoint run by torch (imported only then, so ONNX use stays torch-fr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from perception.inference.engine import InferenceEngine
@@ -16,12 +16,16 @@ def open_engine(
     heads: Sequence[str] | None = None,
     providers: Sequence[str] = DEFAULT_PREFERENCE,
     device: str = "auto",
+    session_config: Mapping[str, str] | None = None,
     log: Callable[[str], None] = print_to_stderr,
 ) -> InferenceEngine:
     """The engine for ``path``: an exported ``.onnx`` file (run on the first of ``providers``
-    that works) or a ``.pt`` training checkpoint (run by torch on ``device``)."""
+    that works, with ONNX Runtime ``session_config`` entries) or a ``.pt`` training checkpoint
+    (run by torch on ``device``)."""
     if Path(path).suffix.lower() == ".onnx":
-        return OnnxEngine(path, providers=providers, heads=heads, log=log)
+        return OnnxEngine(
+            path, providers=providers, heads=heads, session_config=session_config, log=log
+        )
     from perception.inference.torch_engine import TorchEngine  # torch only for checkpoints
 
     engine = TorchEngine.from_checkpoint(path, heads=heads, device=device)

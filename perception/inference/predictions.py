@@ -12,7 +12,9 @@ the ONNX engine builds the same objects as the torch engine without any plugin c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import cv2
 import numpy as np
 
 
@@ -73,11 +75,26 @@ class PoseDetections:
 
 @dataclass(frozen=True)
 class DepthMap:
-    """Dense depth of one frame: ``metres (source_height, source_width)`` float32, the letterbox
-    padding cropped away; ``max_depth`` is the head's upper clamp (for colour scales)."""
+    """Dense depth of one frame, the letterbox padding cropped away.
 
-    metres: np.ndarray
+    ``network_metres (h, w)`` float32 is the map at the network's resolution (the frame's
+    window in the letterboxed input); ``source_size`` is the frame's ``(height, width)`` (``None``:
+    the map is already at the frame's size); ``max_depth`` is the head's upper clamp (for colour
+    scales). :attr:`metres` resizes to the frame only when asked: summaries and small insets
+    read the network-resolution map and skip the full-size resize.
+    """
+
+    network_metres: np.ndarray
     max_depth: float
+    source_size: tuple[int, int] | None = None
+
+    @cached_property
+    def metres(self) -> np.ndarray:
+        """``(source_height, source_width)`` float32 metres (bilinear from the network map)."""
+        if self.source_size is None or self.source_size == self.network_metres.shape:
+            return self.network_metres
+        height, width = self.source_size
+        return cv2.resize(self.network_metres, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass(frozen=True)

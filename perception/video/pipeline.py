@@ -40,6 +40,11 @@ from perception.video.sources import FrameSource
 STAGES = ("decode", "preprocess", "inference", "postprocess", "render", "encode")
 """The pipeline stages whose time the summary reports."""
 
+QUIET_THREADS = {"session.intra_op.allow_spinning": "0"}
+"""ONNX Runtime session config for engines inside the pipeline: idle intra-op threads sleep
+instead of spinning on the cores that decoding, drawing and encoding need
+(benchmarks/video.md)."""
+
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".avi": "MJPG"}
 """Annotated video containers and their codecs (OpenCV's wheels cannot encode H.264)."""
 

@@ -84,10 +84,12 @@ def _people(people: PoseDetections) -> list[dict[str, Any]]:
 
 
 def _depth(depth: DepthMap) -> dict[str, Any]:
-    metres = depth.metres
+    """Size of the frame and min / median / max metres (of the network-resolution map)."""
+    metres = depth.network_metres
+    height, width = depth.source_size or metres.shape
     return {
-        "width": int(metres.shape[1]),
-        "height": int(metres.shape[0]),
+        "width": int(width),
+        "height": int(height),
         "min": round(float(metres.min()), 3),
         "median": round(float(np.median(metres)), 3),
         "max": round(float(metres.max()), 3),

@@ -227,10 +227,12 @@ class FrameRenderer:
         height, width = image.shape[:2]
         inset_h = max(1, round(height * self.inset_fraction))
         inset_w = max(1, round(width * self.inset_fraction))
+        network = depth.network_metres
+        shrinking = inset_h < network.shape[0] or inset_w < network.shape[1]
         metres = cv2.resize(
-            np.ascontiguousarray(depth.metres, dtype=np.float32),
+            np.ascontiguousarray(network, dtype=np.float32),
             (inset_w, inset_h),
-            interpolation=cv2.INTER_AREA,
+            interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
         )
         image[
             max(0, height - inset_h - pen.thickness) :, max(0, width - inset_w - pen.thickness) :

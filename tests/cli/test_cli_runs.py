@@ -108,3 +108,14 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert list(engine.heads) == list(metrics["tasks"])
     (frame,) = engine.predict([np.zeros((120, 200, 3), np.uint8)], score_threshold=0.0)
     assert frame["depth"].metres.shape == (120, 200)
+
+    annotated = out / "infer" / "drive.mp4"
+    assert re.search(rf"infer drive +{re.escape(str(annotated))}", result.stdout)
+    source, written = (
+        cv2.VideoCapture(str(out / "data" / "video" / "drive.mp4")),
+        cv2.VideoCapture(str(annotated)),
+    )
+    frames = int(source.get(cv2.CAP_PROP_FRAME_COUNT))
+    assert frames > 0 and int(written.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
+    lines = (out / "infer" / "drive.jsonl").read_text().splitlines()
+    assert [json.loads(line)["frame"] for line in lines] == list(range(frames))

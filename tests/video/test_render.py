@@ -87,7 +87,7 @@ def person(score: float = 0.9) -> PoseDetections:
 
 def near_depth(height: int = HEIGHT, width: int = WIDTH) -> DepthMap:
     """Everything almost touching the camera: the hottest TURBO colour."""
-    return DepthMap(metres=np.full((height, width), 0.01, np.float32), max_depth=100.0)
+    return DepthMap(network_metres=np.full((height, width), 0.01, np.float32), max_depth=100.0)
 
 
 def hottest_turbo_bgr() -> np.ndarray:
