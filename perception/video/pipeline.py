@@ -204,11 +204,22 @@ class _Run:
             self.failure.record("inference", error)
             self.stop.set()
         finally:
-            self._put(self.results, _END, until_end=True)
-            for thread in threads:
-                thread.join()
+            self._drain(threads)
             self.summary.seconds = time.perf_counter() - self.started
         self.failure.raise_if_any()
+
+    def _drain(self, threads: list[threading.Thread]) -> None:
+        """Let the render and writer threads finish what the engine produced; a Ctrl-C while
+        waiting marks the run interrupted but still waits, so the outputs stay complete."""
+        while True:
+            try:
+                self._put(self.results, _END, until_end=True)
+                for thread in threads:
+                    thread.join()
+                return
+            except KeyboardInterrupt:
+                self.summary.interrupted = True
+                self.stop.set()
 
     def _infer(self, progress: Callable[[int], None] | None) -> None:
         engine, times = self.pipeline.engine, self.summary.stage_seconds

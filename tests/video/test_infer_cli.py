@@ -142,8 +142,8 @@ def test_corrupt_frames_are_skipped_with_a_warning_and_counted(
 def test_sigint_leaves_a_playable_video_and_complete_json_lines(
     tiny_onnx: Path, tmp_path: Path
 ) -> None:
-    samples = synthetic_samples(10, 180, 320, seed=4)
-    frames = [cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR) for sample in samples] * 100
+    samples = synthetic_samples(10, 360, 640, seed=4)
+    frames = [cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR) for sample in samples] * 150
     video = write_test_video(tmp_path / "long.mp4", frames, fps=30.0)
     out_dir = tmp_path / "out"
     process = subprocess.Popen(
@@ -160,10 +160,10 @@ def test_sigint_leaves_a_playable_video_and_complete_json_lines(
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == 130, (stdout, stderr)
     assert "interrupted:" in stdout
     records = read_jsonl(out_dir / "long.jsonl")
-    assert 0 < len(records) < 1000
+    assert 0 < len(records) < 1500
     assert [record["frame"] for record in records] == list(range(len(records)))
     written, _ = read_video(out_dir / "long.mp4")
     assert len(written) == len(records)
