@@ -10,10 +10,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from perception.cli.engine_arguments import add_engine_arguments
 from perception.errors import ConfigError, InputFileError
 from perception.inference.engine import DEFAULT_SCORE_THRESHOLD
 from perception.inference.open_engine import open_engine
-from perception.inference.providers import DEFAULT_PREFERENCE
 from perception.video.pipeline import (
     FOURCC_BY_SUFFIX,
     QUIET_THREADS,
@@ -64,14 +64,7 @@ def add_parser(subparsers: Any) -> None:
         default="inset",
         help="depth drawn as an inset (default), a panel beside the frame, or not at all",
     )
-    parser.add_argument(
-        "--providers",
-        nargs="+",
-        default=list(DEFAULT_PREFERENCE),
-        metavar="PROVIDER",
-        help="ONNX Runtime provider preference (default: tensorrt cuda cpu)",
-    )
-    parser.add_argument("--device", default="auto", help="torch device for a checkpoint")
+    add_engine_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from perception.cli.engine_arguments import add_engine_arguments
 from perception.inference.open_engine import open_engine
-from perception.inference.providers import DEFAULT_PREFERENCE
 
 
 def add_parser(subparsers: Any) -> None:
@@ -18,16 +18,7 @@ def add_parser(subparsers: Any) -> None:
         "inspect", help="show a model's heads and input, and which device or provider runs it"
     )
     parser.add_argument("model", metavar="MODEL", help="an exported .onnx file or a .pt checkpoint")
-    parser.add_argument(
-        "--providers",
-        nargs="+",
-        default=list(DEFAULT_PREFERENCE),
-        metavar="PROVIDER",
-        help="ONNX Runtime provider preference, most wanted first (default: tensorrt cuda cpu)",
-    )
-    parser.add_argument(
-        "--device", default="auto", help="torch device for a checkpoint (default: auto)"
-    )
+    add_engine_arguments(parser)
     parser.set_defaults(run=run)
 
 

@@ -17,7 +17,7 @@ import onnx
 import onnxruntime
 from google.protobuf.message import DecodeError
 
-from perception.errors import ConfigError, MalformedFileError, MissingFileError, did_you_mean
+from perception.errors import ConfigError, MalformedFileError, MissingFileError
 from perception.export.onnx_format import INPUT_NAME, METADATA_FORMAT, METADATA_KEY
 from perception.inference.engine import InferenceEngine
 from perception.inference.providers import (
@@ -26,6 +26,7 @@ from perception.inference.providers import (
     open_session,
     provider_name,
 )
+from perception.model.head_selection import choose_heads
 
 DEFAULT_MAX_BATCH = 32
 """The largest batch a TensorRT optimisation profile is built for, unless told otherwise."""
@@ -80,7 +81,8 @@ class OnnxEngine(InferenceEngine):
         self.metadata = read_metadata(model, self.path)
         input_shape = self.metadata["input"]["shape"]
         described = {name: entry["describe"] for name, entry in self.metadata["heads"].items()}
-        super().__init__((int(input_shape[2]), int(input_shape[3])), _choose(described, heads))
+        chosen = {name: described[name] for name in choose_heads(heads, list(described))}
+        super().__init__((int(input_shape[2]), int(input_shape[3])), chosen)
         self.output_names = [
             output for head in self.heads for output in self.metadata["heads"][head]["outputs"]
         ]
@@ -177,22 +179,6 @@ def _read_model(path: Path) -> bytes:
         raise MissingFileError(f"ONNX model {path} does not exist") from None
     except OSError as exc:
         raise MissingFileError(f"ONNX model {path} cannot be read: {exc.strerror}") from None
-
-
-def _choose(
-    described: dict[str, Mapping[str, Any]], heads: Sequence[str] | None
-) -> dict[str, Mapping[str, Any]]:
-    if heads is None:
-        return described
-    if not heads:
-        raise ConfigError(f"no heads chosen; the model has {list(described)}")
-    for name in heads:
-        if name not in described:
-            raise ConfigError(
-                f"no head '{name}' in the model: it has {list(described)}"
-                f"{did_you_mean(name, described)}"
-            )
-    return {name: described[name] for name in dict.fromkeys(heads)}
 
 
 def _announcement(path: Path, provider: str, skipped: Sequence[str]) -> str:

@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from perception.errors import PerceptionError
 from perception.eval.evaluate import decoded_to_numpy
 from perception.inference.engine import InferenceEngine
 from perception.model.head_selection import select_heads
 from perception.train.checkpoint import load_checkpoint, model_from_checkpoint
+from perception.train.components import resolve_device
 
 
 class TorchEngine(InferenceEngine):
@@ -37,7 +37,7 @@ class TorchEngine(InferenceEngine):
     ) -> None:
         selected = select_heads(model, heads)
         super().__init__(input_size, {name: head.describe() for name, head in selected})
-        self._device = _torch_device(device)
+        self._device = resolve_device(device, key="device")
         self.model = model.to(self._device).eval()
 
     @classmethod
@@ -62,15 +62,3 @@ class TorchEngine(InferenceEngine):
             for head in self.heads
             for name, value in decoded_to_numpy(decoded[head]).items()
         }
-
-
-def _torch_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise PerceptionError(f"'{name}' is not a torch device (use auto, cpu or cuda)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PerceptionError(f"device '{name}' was asked for but CUDA is not available here")
-    return device

@@ -1,35 +1,42 @@
-"""Choosing a subset of a multi-task model's heads by name (export, inference)."""
+"""Choosing a subset of a model's heads by name (export, inference).
+
+:func:`choose_heads` works on names alone and imports no torch, so the ONNX Runtime engine uses it
+on the head names in a file's metadata; :func:`select_heads` applies it to a torch model.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from torch import nn
+from typing import Any
 
 from perception.errors import ConfigError, did_you_mean
-from perception.model.task_head import TaskHead
 
 
-def select_heads(model: nn.Module, heads: Sequence[str] | None) -> list[tuple[str, TaskHead]]:
-    """The model's ``(name, head)`` pairs named by ``heads``, in that order (default: all, in
-    model order).
+def choose_heads(requested: Sequence[str] | None, available: Sequence[str]) -> list[str]:
+    """The head names ``requested``, in that order (default: all ``available``, in order).
 
     Raises:
-        ConfigError: ``heads`` is empty, repeats a head or names one the model lacks (with a
-            "did you mean" suggestion).
+        ConfigError: ``requested`` is empty, repeats a head or names one not ``available`` (with
+            a "did you mean" suggestion).
     """
-    available = dict(model.task_heads())
-    if heads is None:
-        return list(available.items())
-    if not heads:
+    if requested is None:
+        return list(available)
+    if not requested:
         raise ConfigError(f"no heads chosen; choose from {list(available)}")
-    repeated = sorted({name for name in heads if list(heads).count(name) > 1})
+    repeated = sorted({name for name in requested if list(requested).count(name) > 1})
     if repeated:
         raise ConfigError(f"heads {repeated} are named more than once")
-    for name in heads:
+    for name in requested:
         if name not in available:
             raise ConfigError(
                 f"no head '{name}': the model has heads {list(available)}"
                 f"{did_you_mean(name, available)}"
             )
-    return [(name, available[name]) for name in heads]
+    return list(requested)
+
+
+def select_heads(model: Any, heads: Sequence[str] | None) -> list[tuple[str, Any]]:
+    """The ``(name, head)`` pairs of a multi-task ``model`` (anything with ``task_heads()``)
+    named by ``heads``, in that order; see :func:`choose_heads`."""
+    available = dict(model.task_heads())
+    return [(name, available[name]) for name in choose_heads(heads, list(available))]

@@ -16,18 +16,17 @@ from perception.errors import ConfigError
 from perception.plugins import get_plugin_manager
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is CUDA when available, else the CPU; anything else is a torch device string."""
+def resolve_device(name: str, key: str = "train.device") -> torch.device:
+    """``auto`` is CUDA when available, else the CPU; anything else is a torch device string.
+    ``key`` names the setting in error messages."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ConfigError(
-            f"train.device: '{name}' is not a device (use auto, cpu or cuda)"
-        ) from None
+        raise ConfigError(f"{key}: '{name}' is not a device (use auto, cpu or cuda)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device is '{name}' but CUDA is not available on this machine")
+        raise ConfigError(f"{key} is '{name}' but CUDA is not available on this machine")
     return device
 
 

@@ -20,23 +20,6 @@ from perception.config.schema import RunConfig
 from perception.errors import ConfigError, PerceptionError
 from perception.export.onnx_export import export_onnx
 from perception.export.onnx_format import INPUT_NAME, METADATA_KEY
-from perception.model.build import build_model
-from tests.train.tiny_run import tiny_config
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.nn.Module, RunConfig]:
-    config = tiny_config(tmp_path_factory.mktemp("run"))
-    torch.manual_seed(0)
-    return build_model(config).eval(), config
-
-
-@pytest.fixture(scope="module")
-def exported(
-    tiny: tuple[torch.nn.Module, RunConfig], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    model, config = tiny
-    return export_onnx(model, config, tmp_path_factory.mktemp("export") / "tiny.onnx")
 
 
 def noise_images(config: RunConfig, count: int) -> torch.Tensor:
@@ -63,9 +46,9 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return json.loads(props[METADATA_KEY])
 
 
-def test_export_passes_the_checker_and_has_a_dynamic_batch(exported: Path) -> None:
-    onnx.checker.check_model(str(exported), full_check=True)
-    graph = onnx.load(exported).graph
+def test_export_passes_the_checker_and_has_a_dynamic_batch(tiny_onnx: Path) -> None:
+    onnx.checker.check_model(str(tiny_onnx), full_check=True)
+    graph = onnx.load(tiny_onnx).graph
     assert [i.name for i in graph.input] == [INPUT_NAME]
     batch_dim = graph.input[0].type.tensor_type.shape.dim[0]
     assert batch_dim.dim_param and not batch_dim.HasField("dim_value")
@@ -74,12 +57,12 @@ def test_export_passes_the_checker_and_has_a_dynamic_batch(exported: Path) -> No
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_onnx_runtime_matches_pytorch(
-    tiny: tuple[torch.nn.Module, RunConfig], exported: Path, batch: int
+    tiny_model: tuple[torch.nn.Module, RunConfig], tiny_onnx: Path, batch: int
 ) -> None:
-    model, config = tiny
+    model, config = tiny_model
     images = noise_images(config, batch)
     expected = torch_outputs(model, images)
-    session = onnxruntime.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(tiny_onnx), providers=["CPUExecutionProvider"])
     names = [output.name for output in session.get_outputs()]
     assert names == list(expected)
     actual = dict(zip(names, session.run(names, {INPUT_NAME: images.numpy()}), strict=True))
@@ -93,10 +76,10 @@ def test_onnx_runtime_matches_pytorch(
 
 
 def test_metadata_describes_every_output(
-    tiny: tuple[torch.nn.Module, RunConfig], exported: Path
+    tiny_model: tuple[torch.nn.Module, RunConfig], tiny_onnx: Path
 ) -> None:
-    model, config = tiny
-    metadata = read_metadata(exported)
+    model, config = tiny_model
+    metadata = read_metadata(tiny_onnx)
     images = noise_images(config, 2)
     expected = torch_outputs(model, images)
     assert metadata["outputs"] == list(expected)
@@ -118,9 +101,9 @@ def test_metadata_describes_every_output(
 
 
 def test_head_subset_exports_only_those_heads(
-    tiny: tuple[torch.nn.Module, RunConfig], tmp_path: Path
+    tiny_model: tuple[torch.nn.Module, RunConfig], tmp_path: Path
 ) -> None:
-    model, config = tiny
+    model, config = tiny_model
     path = export_onnx(model, config, tmp_path / "subset.onnx", heads=["cars", "depth"])
     outputs = [output.name for output in onnx.load(path).graph.output]
     assert outputs and {name.split(".")[0] for name in outputs} == {"cars", "depth"}
@@ -129,18 +112,18 @@ def test_head_subset_exports_only_those_heads(
 
 
 def test_unknown_head_is_refused_with_a_suggestion(
-    tiny: tuple[torch.nn.Module, RunConfig], tmp_path: Path
+    tiny_model: tuple[torch.nn.Module, RunConfig], tmp_path: Path
 ) -> None:
-    model, config = tiny
+    model, config = tiny_model
     with pytest.raises(ConfigError, match=r"'car'.*did you mean 'cars'"):
         export_onnx(model, config, tmp_path / "x.onnx", heads=["car"])
     assert not list(tmp_path.iterdir())
 
 
 def test_half_export_stores_float16_weights_behind_float32_input_and_outputs(
-    tiny: tuple[torch.nn.Module, RunConfig], exported: Path, tmp_path: Path
+    tiny_model: tuple[torch.nn.Module, RunConfig], tiny_onnx: Path, tmp_path: Path
 ) -> None:
-    model, config = tiny
+    model, config = tiny_model
     path = export_onnx(model, config, tmp_path / "half.onnx", half=True)
     proto = onnx.load(path)
     assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
@@ -149,8 +132,8 @@ def test_half_export_stores_float16_weights_behind_float32_input_and_outputs(
     large = [init for init in proto.graph.initializer if np.prod(init.dims) >= 1024]
     assert large and all(init.data_type == onnx.TensorProto.FLOAT16 for init in large)
     assert read_metadata(path)["precision"] == "float16"
-    assert read_metadata(exported)["precision"] == "float32"
-    assert path.stat().st_size < 0.8 * exported.stat().st_size
+    assert read_metadata(tiny_onnx)["precision"] == "float32"
+    assert path.stat().st_size < 0.8 * tiny_onnx.stat().st_size
 
     images = noise_images(config, 2)
     expected = torch_outputs(model, images)
@@ -164,7 +147,7 @@ def test_half_export_stores_float16_weights_behind_float32_input_and_outputs(
 
 @pytest.mark.parametrize("half", [False, True])
 def test_disagreement_with_pytorch_writes_no_file(
-    tiny: tuple[torch.nn.Module, RunConfig],
+    tiny_model: tuple[torch.nn.Module, RunConfig],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     half: bool,
@@ -183,7 +166,7 @@ def test_disagreement_with_pytorch_writes_no_file(
         return SimpleNamespace(model_proto=proto)
 
     monkeypatch.setattr(torch.onnx, "export", drifting_export)
-    model, config = tiny
+    model, config = tiny_model
     precision = "float16" if half else "float32"
     message = rf"{precision} graph in ONNX Runtime disagrees.*head 'depth'.*max abs difference"
     with pytest.raises(PerceptionError, match=message):

@@ -150,6 +150,9 @@ def test_sigint_leaves_a_playable_video_and_complete_json_lines(
         [str(PERCEPTION), "infer", str(video), "--model", str(tiny_onnx), "--out",
          str(out_dir / "long.mp4"), "--providers", "cpu", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT
+        # ignored: give the child the default disposition, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until frames are being written
