@@ -1,7 +1,8 @@
 """Draw predicted boxes: a coloured rectangle and a ``"<label> <score>"`` tag above each.
 
-Used by the box heads' ``draw`` and by anything that renders detections from export metadata
-(no plugin code needed: boxes, labels and colours are all it takes). Colours are RGB.
+Used by the box heads' ``draw`` (RGB images, RGB colours) and by the video renderer (BGR frames,
+BGR colours, line and text sizes scaled to the frame): the functions draw colours as given, in
+the image's own channel order.
 """
 
 from __future__ import annotations
@@ -29,13 +30,48 @@ def draw_detections(
     if not len(boxes) == len(scores) == len(labels) == len(colours):
         raise ValueError("boxes, scores, labels and colours must have one entry per box")
     for box, score, label, colour in zip(boxes, scores, labels, colours, strict=True):
-        x1, y1, x2, y2 = (round(float(v)) for v in box)
-        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 2)
-        text = f"{label} {float(score):.2f}"
-        (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, _FONT_SCALE, 1)
-        bottom = max(y1 - 2, text_h + baseline)
-        top_left = (x1, bottom - text_h - baseline)
-        cv2.rectangle(image, top_left, (x1 + text_w, bottom), (0, 0, 0), cv2.FILLED)
-        cv2.putText(
-            image, text, (x1, bottom - baseline), _FONT, _FONT_SCALE, colour, 1, cv2.LINE_AA
-        )
+        draw_labelled_box(image, box, f"{label} {float(score):.2f}", colour)
+
+
+def draw_labelled_box(
+    image: np.ndarray,
+    box: Sequence[float],
+    text: str,
+    colour: Colour,
+    thickness: int = 2,
+    font_scale: float = _FONT_SCALE,
+    text_thickness: int = 1,
+) -> None:
+    """One ``x1, y1, x2, y2`` box outline ``thickness`` wide with :func:`draw_tag` ``text`` just
+    above it, on ``image (H, W, 3)`` uint8 in place; ``colour`` is in the image's channel
+    order."""
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
+    cv2.rectangle(image, (x1, y1), (x2, y2), colour, thickness)
+    draw_tag(image, text, x1, y1 - thickness, colour, font_scale, text_thickness)
+
+
+def draw_tag(
+    image: np.ndarray,
+    text: str,
+    left: int,
+    bottom: int,
+    colour: Colour,
+    font_scale: float = _FONT_SCALE,
+    text_thickness: int = 1,
+) -> None:
+    """``text`` in ``colour`` on a black box whose bottom-left corner is ``(left, bottom)``,
+    moved down to stay inside the image."""
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, font_scale, text_thickness)
+    bottom = max(bottom, text_h + baseline)
+    top_left = (left, bottom - text_h - baseline)
+    cv2.rectangle(image, top_left, (left + text_w, bottom), (0, 0, 0), cv2.FILLED)
+    cv2.putText(
+        image,
+        text,
+        (left, bottom - baseline),
+        _FONT,
+        font_scale,
+        colour,
+        text_thickness,
+        cv2.LINE_AA,
+    )

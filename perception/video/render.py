@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from perception.data.draw import CATEGORY_COLOURS, VISIBLE_KEYPOINT, depth_panel
+from perception.data.draw_detections import Colour, draw_labelled_box, draw_tag
 from perception.errors import ConfigError, did_you_mean
 from perception.inference.predictions import (
     DepthMap,
@@ -31,11 +32,8 @@ from perception.inference.predictions import (
 DepthLayout = Literal["inset", "side", "off"]
 """Where the depth map goes: a corner inset, a panel right of the frame, or nowhere."""
 
-Colour = tuple[int, int, int]
 
 _WHITE: Colour = (255, 255, 255)
-_BLACK: Colour = (0, 0, 0)
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
 _KINDS: dict[type, str] = {Detections: "boxes", PoseDetections: "keypoints", DepthMap: "depth"}
 """The ``describe()["kind"]`` each drawable prediction type comes from."""
 
@@ -178,7 +176,8 @@ class FrameRenderer:
         elif self.depth == "inset" and depth is not None:
             self._draw_inset(image, depth, pen)
         if fps is not None:
-            _draw_label(image, f"{fps:.1f} FPS", (pen.thickness, 0), _WHITE, pen)
+            text = f"{fps:.1f} FPS"
+            draw_tag(image, text, pen.thickness, 0, _WHITE, pen.font_scale, pen.text_thickness)
         return canvas
 
     def _check_kind(self, head: str, prediction: HeadPrediction) -> None:
@@ -198,12 +197,16 @@ class FrameRenderer:
         if not len(rows):
             return
         labels = box_labels(detections)
-        corners = np.round(detections.boxes[rows]).astype(np.int64).tolist()
-        for (x1, y1, x2, y2), colour, row in zip(
-            corners, style.colours(detections, rows), rows, strict=True
-        ):
-            cv2.rectangle(image, (x1, y1), (x2, y2), colour, pen.thickness)
-            _draw_label(image, labels[row], (x1, y1 - pen.thickness), colour, pen)
+        for colour, row in zip(style.colours(detections, rows), rows, strict=True):
+            draw_labelled_box(
+                image,
+                detections.boxes[row],
+                labels[row],
+                colour,
+                pen.thickness,
+                pen.font_scale,
+                pen.text_thickness,
+            )
 
     def _draw_people(self, image: np.ndarray, people: PoseDetections, pen: _Pen) -> None:
         """Box, skeleton edges between joints scoring at least the threshold, and joint dots."""
@@ -239,23 +242,3 @@ class FrameRenderer:
         ] = 255
         panel = depth_panel(metres, inset_h, inset_w, depth.max_depth)
         image[height - inset_h :, width - inset_w :] = cv2.cvtColor(panel, cv2.COLOR_RGB2BGR)
-
-
-def _draw_label(
-    image: np.ndarray, text: str, bottom_left: tuple[int, int], colour: Colour, pen: _Pen
-) -> None:
-    """``text`` in ``colour`` on a black box whose bottom-left corner is ``bottom_left``, moved
-    down to stay inside the image."""
-    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, pen.font_scale, pen.text_thickness)
-    x, bottom = bottom_left[0], max(bottom_left[1], text_h + baseline)
-    cv2.rectangle(image, (x, bottom - text_h - baseline), (x + text_w, bottom), _BLACK, cv2.FILLED)
-    cv2.putText(
-        image,
-        text,
-        (x, bottom - baseline),
-        _FONT,
-        pen.font_scale,
-        colour,
-        pen.text_thickness,
-        cv2.LINE_AA,
-    )
