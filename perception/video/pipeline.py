@@ -253,7 +253,7 @@ class _Run:
                 break
             item = self._get(self.frames)
             if item is _END:
-                self._put(self.frames, _END, force=True)  # keep the end visible to later calls
+                self.frames.put_nowait(_END)  # the queue is empty now: keep the end visible
                 break
             batch.append(item)
         return batch
@@ -356,29 +356,19 @@ class _Run:
     # -- queue helpers that notice a stop or a failure ------------------------------------------
 
     def _get(self, source: queue.Queue[Any], until_end: bool = False) -> Any:
-        """The next item; ``_END`` once the pipeline stops (unless ``until_end``: downstream
-        threads drain what was already produced and stop at the end marker)."""
-        while True:
-            if not until_end and (self.stop.is_set() or self.failure.error):
-                return _END
-            if until_end and self.failure.error:
-                return _END
+        """The next item; ``_END`` on a failure, or once the pipeline stops unless ``until_end``
+        (downstream threads drain what was already produced and stop at the end marker)."""
+        while not (self.failure.error or (self.stop.is_set() and not until_end)):
             with contextlib.suppress(queue.Empty):
                 return source.get(timeout=_POLL_SECONDS)
+        return _END
 
-    def _put(
-        self, target: queue.Queue[Any], item: Any, force: bool = False, until_end: bool = False
-    ) -> None:
+    def _put(self, target: queue.Queue[Any], item: Any, until_end: bool = False) -> None:
         """Put ``item``, waiting for room. Give up on a failure, or once the pipeline stops unless
-        ``until_end`` (results already computed are still drawn and written). ``force`` makes
-        room by dropping the oldest item (only for re-posting an end marker on an empty queue)."""
+        ``until_end`` (results already computed are still drawn and written)."""
         while True:
-            try:
+            with contextlib.suppress(queue.Full):
                 target.put(item, timeout=_POLL_SECONDS)
                 return
-            except queue.Full:
-                if force:
-                    with contextlib.suppress(queue.Empty):
-                        target.get_nowait()
-                elif self.failure.error or (self.stop.is_set() and not until_end):
-                    return
+            if self.failure.error or (self.stop.is_set() and not until_end):
+                return
