@@ -36,44 +36,13 @@ from perception.export.metadata import export_metadata
 from perception.export.onnx_format import BATCH_DIM, INPUT_NAME, METADATA_KEY
 from perception.inference.compare import FLOAT16, FLOAT32, prediction_differences
 from perception.inference.decode_predictions import decode_predictions
+from perception.model.flat_outputs import FlatOutputs
 from perception.model.head_selection import select_heads
 
 TRACE_BATCH = 2
 CHECK_BATCH = 3
 """The batch sizes of the tracing input and of the comparison input; they differ so that a
 graph whose batch dimension was fixed while tracing fails the comparison."""
-
-
-class FlatOutputs(nn.Module):
-    """Wraps a multi-task model so its eval forward returns a flat tuple of tensors.
-
-    Args:
-        model: a hard- or soft-sharing multi-task model; its eval forward maps ``(B, 3, H, W)``
-            RGB to ``{head: {output: tensor}}``.
-        heads: the heads to keep, in output order.
-        half: ``model`` holds float16 weights: cast the float32 images to float16 on the way in
-            and floating-point outputs back to float32 on the way out.
-    """
-
-    def __init__(self, model: nn.Module, heads: Sequence[str], half: bool = False) -> None:
-        super().__init__()
-        self.model = model
-        self.heads = list(heads)
-        self.half_precision = half
-
-    def named(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``{"<head>.<output>": tensor}`` for float32 ``images`` ``(B, 3, H, W)``, in output
-        order; floating-point outputs are float32."""
-        decoded = self.model(images.half() if self.half_precision else images)
-        return {
-            f"{head}.{output}": value.float() if value.is_floating_point() else value
-            for head in self.heads
-            for output, value in decoded[head].items()
-        }
-
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The values of :meth:`named`, in the same order."""
-        return tuple(self.named(images).values())
 
 
 def export_onnx(

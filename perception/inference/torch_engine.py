@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from perception.eval.evaluate import decoded_to_numpy
 from perception.inference.engine import InferenceEngine
+from perception.model.flat_outputs import FlatOutputs
 from perception.model.head_selection import select_heads
 from perception.train.checkpoint import load_checkpoint, model_from_checkpoint
 from perception.train.components import resolve_device
@@ -39,6 +39,7 @@ class TorchEngine(InferenceEngine):
         super().__init__(input_size, {name: head.describe() for name, head in selected})
         self._device = resolve_device(device, key="device")
         self.model = model.to(self._device).eval()
+        self._outputs = FlatOutputs(self.model, list(self.heads))
 
     @classmethod
     def from_checkpoint(
@@ -56,9 +57,5 @@ class TorchEngine(InferenceEngine):
 
     def run(self, images: np.ndarray) -> dict[str, np.ndarray]:
         with torch.inference_mode():
-            decoded = self.model(torch.from_numpy(images).to(self._device))
-        return {
-            f"{head}.{name}": value
-            for head in self.heads
-            for name, value in decoded_to_numpy(decoded[head]).items()
-        }
+            named = self._outputs.named(torch.from_numpy(images).to(self._device))
+        return {name: value.cpu().numpy() for name, value in named.items()}
