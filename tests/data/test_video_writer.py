@@ -12,6 +12,7 @@ from pycocotools.coco import COCO
 from perception.data import video_writer
 from perception.data.sample import Sample
 from perception.data.video_writer import write_video
+from tests.video.video_files import read_video
 
 
 def frames(count: int, height: int = 64, width: int = 96, make=None):
@@ -45,13 +46,8 @@ def test_video_reads_back_with_count_size_fps_and_colours(tmp_path, make_sample,
     assert int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == 64
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(10, abs=0.01)
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
-    decoded = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        decoded.append(frame)
     capture.release()
+    decoded, _ = read_video(video)
     assert len(decoded) == 12
     for frame, expected in zip(decoded, frames(12), strict=True):
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).astype(float)
