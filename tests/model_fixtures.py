@@ -1,5 +1,6 @@
 """Session fixtures shared by the inference and video tests: a tiny multi-task model, its
-exported ONNX file, and driving frames (registered in tests/conftest.py)."""
+exported ONNX file, and driving frames (registered in tests/conftest.py). The tiny model's
+batch-norm statistics are settled on noise images, so its peak scores do not tie."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from perception.config.schema import RunConfig
 from perception.export.onnx_export import export_onnx
 from perception.model.build import build_model
+from perception.model.settle_batch_norm import settle_batch_norm
 from tests.train.tiny_run import synthetic_samples, tiny_config
 
 FRAME_HEIGHT, FRAME_WIDTH = 300, 500
@@ -23,7 +25,8 @@ FRAME_HEIGHT, FRAME_WIDTH = 300, 500
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.nn.Module, RunConfig]:
     config = tiny_config(tmp_path_factory.mktemp("run"))
     torch.manual_seed(3)
-    return build_model(config).eval(), config
+    input_size = (config.data.input_height, config.data.input_width)
+    return settle_batch_norm(build_model(config), input_size), config
 
 
 @pytest.fixture(scope="session")

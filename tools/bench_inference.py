@@ -4,7 +4,8 @@ Usage: ``python tools/bench_inference.py [--config configs/demo.yaml] [--rounds 
 [--threads N] [--out-dir benchmarks]``
 
 Measured with random weights (the speed of these networks does not depend on them; the batch
-norms' statistics are set from noise images, see :func:`settle_batch_norm`):
+norms' statistics are set from noise images by
+:func:`perception.model.settle_batch_norm.settle_batch_norm`):
 
 - engines: torch eager against ONNX Runtime on the CPU at batch 1 and 8, for the config's model
   and a larger one (``--larger``, default ``model.backbone=resnet50``), plus ``predict()`` end
@@ -57,6 +58,7 @@ from perception.inference.onnx_engine import DEFAULT_MAX_BATCH, OnnxEngine
 from perception.inference.providers import PROVIDERS, default_provider_options
 from perception.inference.torch_engine import TorchEngine
 from perception.model.build import build_model
+from perception.model.settle_batch_norm import settle_batch_norm
 
 REPO = Path(__file__).resolve().parent.parent
 BATCHES = (1, 8)
@@ -66,8 +68,6 @@ SINGLE_HEAD = "cars"
 """The head of the single-head model in the sharing group (the first head when it is absent)."""
 SEED = 0
 """The random initialisation of every model (speed does not depend on the weights)."""
-SETTLE_PASSES = 4
-SETTLE_BATCH = 4
 """Batches of noise, and their size, that set the batch norms' running statistics."""
 NO_SPINNING = {"session.intra_op.allow_spinning": "0"}
 """ONNX Runtime's idle worker threads sleep instead of spinning: with several sessions taking
@@ -166,7 +166,8 @@ class Models:
         path = self.work / f"{self.name}-{'+'.join(heads)}.onnx"
         progress(f"exporting the {self.name} model with heads {', '.join(heads)}")
         torch.manual_seed(SEED)
-        model = settle_batch_norm(build_model(config), config)
+        input_size = (config.data.input_height, config.data.input_width)
+        model = settle_batch_norm(build_model(config), input_size)
         try:
             export_onnx(model, config, path)
         except PerceptionError as exc:
@@ -175,31 +176,6 @@ class Models:
                 f"{str(exc).replace(str(path), path.name)}"
             ) from None
         return Variant(heads, config, model, path, SEED)
-
-
-def settle_batch_norm(model: nn.Module, config: RunConfig) -> nn.Module:
-    """Set every batch norm's running statistics from :data:`SETTLE_PASSES` batches of noise
-    images (eval-mode forward, batch norms in train mode); return ``model`` in eval mode.
-
-    With the initial statistics (mean 0, variance 1) the activations of a deep random network
-    grow layer by layer until the heads' sigmoid scores saturate at exactly 1.0, and the tied
-    peaks make the export's check fail; measured statistics keep the activations at the scale a
-    trained network has. The speed is the same either way.
-    """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [norm.momentum for norm in norms]
-    model.eval()
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a plain average over the passes
-        norm.train()
-    shape = (SETTLE_BATCH, 3, config.data.input_height, config.data.input_width)
-    with torch.no_grad():
-        for _ in range(SETTLE_PASSES):
-            model(torch.rand(shape) * 255.0)
-    for norm, momentum in zip(norms, momenta, strict=True):
-        norm.momentum = momentum
-    return model.eval()
 
 
 def progress(message: str) -> None:

@@ -7,6 +7,12 @@ tie at the cut-off: its score is at the threshold, or it is among the weakest of
 other side has an equally weak partnerless detection (each engine kept a different one of tied
 peaks). Such a tail pair cannot be told from a moved weakest box, so the weakest detection of a
 full list is compared less strictly than the rest.
+
+Float16 rounding can also flip which of two nearly equal neighbouring cells is the local
+maximum, so a peak moves to another place, or merges into a neighbour while the next-weakest
+peak joins the list's tail. :attr:`Tolerance.moved_peaks` forgives that many partnerless
+detections on each side (as many on one as on the other) per head and frame; when there are
+more, every one is reported, so a drift that moves all the boxes is still caught.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ class Tolerance:
 
     ``score`` is absolute (scores and attribute probabilities); coordinates (boxes, keypoints,
     pixels) may differ by ``coordinate_abs + coordinate_rel * |value|``; depth by ``depth_abs +
-    depth_rel * |metres|``.
+    depth_rel * |metres|``. ``moved_peaks`` is how many detections per head and frame each side
+    may have without a counterpart, as many on one side as on the other (local maxima that
+    rounding moved or merged).
     """
 
     score: float
@@ -40,6 +48,7 @@ class Tolerance:
     coordinate_rel: float
     depth_abs: float
     depth_rel: float
+    moved_peaks: int = 0
 
 
 FLOAT32 = Tolerance(
@@ -48,9 +57,16 @@ FLOAT32 = Tolerance(
 """Two float32 runs of the same weights (PyTorch eager against ONNX Runtime)."""
 
 FLOAT16 = Tolerance(
-    score=2e-2, coordinate_abs=1.0, coordinate_rel=1e-2, depth_abs=0.1, depth_rel=2e-2
+    score=2e-2,
+    coordinate_abs=1.0,
+    coordinate_rel=1e-2,
+    depth_abs=0.1,
+    depth_rel=2e-2,
+    moved_peaks=3,
 )
-"""A float16 graph against the float32 model it came from."""
+"""A float16 graph against the float32 model it came from. Up to 3 moved peaks per head and
+frame: on untrained models with settled batch norms (whose heatmaps are smooth noise, full of
+near-tied neighbours) 6 in 10 tiny models had 1 or 2 in one of the three check frames."""
 
 
 def prediction_differences(
@@ -181,8 +197,9 @@ def _unforgiven(
     threshold: float,
 ) -> list[str]:
     """Messages for the detections left without a partner, except those that are a tie at the
-    cut-off: a score at the threshold, or a tail detection of one side paired with a tail
-    detection of the other at the same score (the two engines kept different tied peaks)."""
+    cut-off (a score at the threshold, or a tail detection of one side paired with a tail
+    detection of the other at the same score: the two engines kept different tied peaks) and up
+    to ``tolerance.moved_peaks`` moved peaks on each side."""
 
     def forgiven_by_threshold(score: float) -> bool:
         return abs(score - threshold) <= tolerance.score
@@ -191,7 +208,7 @@ def _unforgiven(
         return score <= float(scores.min()) + tolerance.score
 
     remaining = [j for j in lonely_expected if not forgiven_by_threshold(float(scores_expected[j]))]
-    problems = []
+    extra = []
     for i in lonely_actual:
         score = float(scores_actual[i])
         if forgiven_by_threshold(score):
@@ -207,11 +224,15 @@ def _unforgiven(
             None,
         )
         if partner is None:
-            problems.append(f"extra detection {i} (score {score:.4f}) has no counterpart")
+            extra.append(i)
         else:
             remaining.remove(partner)
-    problems += [
+    if len(extra) == len(remaining) <= tolerance.moved_peaks:
+        return []
+    return [
+        f"extra detection {i} (score {float(scores_actual[i]):.4f}) has no counterpart"
+        for i in extra
+    ] + [
         f"missing detection {j} (score {float(scores_expected[j]):.4f}) has no counterpart"
         for j in remaining
     ]
-    return problems

@@ -1,8 +1,9 @@
 """A CenterNet-style anchor-free box head (Zhou et al. 2019, "Objects as Points").
 
-Reads the finest feature level (stride ``s``) through one shared 3x3 conv + ReLU stem and
-predicts, per cell, with a 1x1 conv per output (a per-output 3x3 tower, as in the paper, costs
-about as much as a ResNet-18 trunk at stride 4 when six heads share a backbone):
+Reads the finest feature level (stride ``s``) through one depthwise-separable 3x3 stem
+(:func:`~perception.model.separable_conv.separable_conv_bn_relu`) and predicts, per cell, with a
+1x1 conv per output (a per-output 3x3 tower, as in the paper, costs about as much as a ResNet-18
+trunk at stride 4 when six heads share a backbone):
 
 - ``heatmap (B, C, h, w)``: class-centre logits (bias -2.19, so the initial sigmoid is ~0.1);
 - ``log_size (B, 2, h, w)``: ``log(w / s), log(h / s)`` of the box (log space keeps the L1
@@ -33,6 +34,7 @@ from perception.model.centernet_targets import BoxAttribute, CenterNetTargetEnco
 from perception.model.feature_spec import FeatureSpec
 from perception.model.focal_loss import centernet_focal_loss
 from perception.model.peaks import gather_at, topk_peaks
+from perception.model.separable_conv import separable_conv_bn_relu
 from perception.model.task_head import TaskEvaluator, TaskHead, zero_loss
 
 HEATMAP_PRIOR = 0.1
@@ -52,7 +54,7 @@ class CenterNetHead(TaskHead):
         max_objects: target slots per image for size, offset and attributes.
         max_detections: ``K``, the boxes decode returns per image.
         min_box_size: boxes narrower or lower than this many pixels are not trained on.
-        head_channels: width of the shared 3x3 stem.
+        head_channels: width of the separable 3x3 stem.
         size_weight, offset_weight, attribute_weight: loss weights (the heatmap's is 1).
     """
 
@@ -96,9 +98,7 @@ class CenterNetHead(TaskHead):
         )
         grid_h, grid_w = self.target_encoder.grid
         self.max_log_size = math.log(max(grid_h, grid_w))
-        self.stem = nn.Sequential(
-            nn.Conv2d(self.level.channels, head_channels, 3, padding=1), nn.ReLU(inplace=True)
-        )
+        self.stem = separable_conv_bn_relu(self.level.channels, head_channels)
         self.heatmap = nn.Conv2d(head_channels, len(self.categories), 1)
         self.size = nn.Conv2d(head_channels, 2, 1)
         self.offset = nn.Conv2d(head_channels, 2, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from perception.inference.compare import FLOAT32, prediction_differences
+from perception.inference.compare import FLOAT16, FLOAT32, Tolerance, prediction_differences
 from perception.inference.predictions import DepthMap, Detections
 
 
@@ -20,8 +20,13 @@ def detections(
     )
 
 
-def compare(actual: Detections, expected: Detections, threshold: float = 0.0) -> list[str]:
-    return prediction_differences([{"cars": actual}], [{"cars": expected}], FLOAT32, threshold)
+def compare(
+    actual: Detections,
+    expected: Detections,
+    threshold: float = 0.0,
+    tolerance: Tolerance = FLOAT32,
+) -> list[str]:
+    return prediction_differences([{"cars": actual}], [{"cars": expected}], tolerance, threshold)
 
 
 def test_identical_and_tie_swapped_detections_agree() -> None:
@@ -49,6 +54,29 @@ def test_a_missing_detection_disagrees_unless_it_is_a_tie_at_the_cut_off() -> No
     assert compare(tied, detections([0.9, 0.2], [0, 80])) == []
     # A detection just at the threshold may fall on either side of it.
     assert compare(detections([0.9, 0.30001], [0, 40]), detections([0.9], [0]), 0.3) == []
+
+
+def test_float16_forgives_a_few_moved_peaks_but_not_a_moved_list() -> None:
+    """A few peaks found elsewhere (rounding moved a near-tied local maximum, or merged it and
+    the tail refilled) are forgiven up to FLOAT16.moved_peaks per side, never in float32."""
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]
+    xs = [0.0, 40, 80, 120, 160, 200, 240, 280]
+    expected = detections(scores, xs)
+    one_moved = detections(scores, [*xs[:4], 400, *xs[5:]])
+    assert compare(one_moved, expected, tolerance=FLOAT16) == []
+    assert len(compare(one_moved, expected)) == 2
+    merged_and_refilled = detections([*scores[:4], *scores[5:], 0.1], [*xs[:4], *xs[5:], 600])
+    assert compare(merged_and_refilled, expected, tolerance=FLOAT16) == []
+    budget = FLOAT16.moved_peaks
+    within = detections(scores, [x + 500 * (i < budget) for i, x in enumerate(xs)])
+    assert compare(within, expected, tolerance=FLOAT16) == []
+    beyond = detections(scores, [x + 500 * (i <= budget) for i, x in enumerate(xs)])
+    assert len(compare(beyond, expected, tolerance=FLOAT16)) == 2 * (budget + 1)
+    # Moved peaks come in pairs: a lost detection with nothing in its place is reported.
+    lost = detections([*scores[:4], *scores[5:]], [*xs[:4], *xs[5:]])
+    assert compare(lost, expected, tolerance=FLOAT16) == [
+        "frame 0, head 'cars': missing detection 4 (score 0.5000) has no counterpart"
+    ]
 
 
 def test_depth_maps_compare_within_tolerance() -> None:

@@ -85,7 +85,9 @@ def _light_samples() -> list[Sample]:
 
 
 def test_forward_shapes_and_initial_heatmap_prior() -> None:
-    outputs = _head()(_features(2))
+    # In eval mode, as at inference: the stem's fresh batch norm (mean 0, variance 1) passes
+    # the small initial activations through, so the heatmap bias sets the scores.
+    outputs = _head().eval()(_features(2))
     assert outputs["heatmap"].shape == (2, 1, 16, 24)
     assert outputs["log_size"].shape == (2, 2, 16, 24)
     assert outputs["offset"].shape == (2, 2, 16, 24)
@@ -176,7 +178,7 @@ def test_a_few_steps_on_a_fixed_batch_reduce_the_loss() -> None:
     head = _head()
     targets, labelled = _stack(head, _light_samples())
     features = _features(2)
-    losses = fit_on_fixed_batch(head, features, targets, labelled, steps=15)
+    losses = fit_on_fixed_batch(head, features, targets, labelled, steps=30)
     assert losses[-1] < 0.5 * losses[0]
 
 

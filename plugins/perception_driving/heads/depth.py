@@ -1,12 +1,12 @@
 """Dense metric depth: a small decoder on the stride-4 features, trained with the SILog loss.
 
-The module fuses the finest feature level with the next coarser one (upsampled), runs two 3x3
-convolutions and predicts natural-log depth at stride 4. Log depth is what the SILog loss
-compares, so the loss is a smooth function of the raw output with no saturation (a
-``max_depth * sigmoid`` output stalls near both ends); the bias starts at the log of the
-geometric mean of ``min_depth`` and ``max_depth``. The loss is taken at the input resolution on
-the bilinearly upsampled log depth; :meth:`DepthHead.decode` upsamples, exponentiates and clamps
-to ``[min_depth, max_depth]``.
+The module fuses the finest feature level with the next coarser one (upsampled), runs two
+depthwise-separable 3x3 convolutions and predicts natural-log depth at stride 4. Log depth is
+what the SILog loss compares, so the loss is a smooth function of the raw output with no
+saturation (a ``max_depth * sigmoid`` output stalls near both ends); the bias starts at the log
+of the geometric mean of ``min_depth`` and ``max_depth``. The loss is taken at the input
+resolution on the bilinearly upsampled log depth; :meth:`DepthHead.decode` upsamples,
+exponentiates and clamps to ``[min_depth, max_depth]``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from perception.data.sample import Sample
 from perception.errors import ConfigError
 from perception.eval.depth_metrics import DEPTH_METRIC_DIRECTIONS, DepthEvaluator
 from perception.model.feature_spec import FeatureSpec
+from perception.model.separable_conv import separable_conv_bn_relu
 from perception.model.silog_loss import silog_loss
 from perception.model.task_head import TaskEvaluator, TaskHead, zero_loss
 
@@ -71,12 +72,8 @@ class DepthHead(TaskHead):
             in_channels += coarse.channels
         width = options.head_channels
         self.decoder = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1, bias=False),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
+            separable_conv_bn_relu(in_channels, width),
+            separable_conv_bn_relu(width, width),
             nn.Conv2d(width, 1, 1),
         )
         prediction = self.decoder[-1]

@@ -32,24 +32,24 @@ from perception.eval.coco_keypoints import (
     KeypointEvaluator,
     labelled_people,
 )
+from perception.model.centernet_head import HEATMAP_PRIOR
 from perception.model.feature_spec import FeatureSpec
 from perception.model.focal_loss import centernet_focal_loss
 from perception.model.gaussian import draw_gaussian, gaussian_radius
 from perception.model.peaks import gather_at, topk_peaks
+from perception.model.separable_conv import separable_conv_bn_relu
 from perception.model.task_head import TaskEvaluator, TaskHead, zero_loss
 
 SUMMARY = "pedestrian pose: 17 COCO keypoints per person, CenterNet-style (OKS AP)"
 
 NUM_JOINTS = len(KEYPOINT_NAMES)
-HEATMAP_PRIOR = 0.1
-"""Initial heatmap probability everywhere (CenterNet's bias init, ``-log(1/p - 1)``)."""
 
 
 @dataclass
 class PedestrianKeypointOptions:
     """Options of the ``pedestrian_keypoints`` head (``model.head_options.pedestrian_keypoints``).
 
-    ``head_channels``: width of the shared 3x3 stem that every output's 1x1 conv reads.
+    ``head_channels``: width of the shared separable 3x3 stem that every output's 1x1 conv reads.
     ``max_objects``: people encoded per image (extra ones are dropped from the targets).
     ``max_detections``: people decoded per image. The ``*_weight`` options weigh the L1 terms
     against the heatmap focal loss.
@@ -81,9 +81,7 @@ class PedestrianKeypointHead(TaskHead):
         self.stride = level.stride
         self.grid = (input_size[0] // level.stride, input_size[1] // level.stride)
         width = options.head_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(level.channels, width, 3, padding=1), nn.ReLU(inplace=True)
-        )
+        self.stem = separable_conv_bn_relu(level.channels, width)
         self.heatmap = nn.Conv2d(width, 1, 1)
         self.size = nn.Conv2d(width, 2, 1)
         self.offset = nn.Conv2d(width, 2, 1)
