@@ -20,9 +20,10 @@ norms' statistics are set from noise images by
 Latency is that of ``engine.run`` on a prepared ``(B, 3, H, W)`` float32 batch. Each group of
 configurations is warmed up (``--warmup`` calls each), then timed over ``--rounds`` rounds that
 visit every configuration of the group in turn, starting one further along each round. A visit
-calls its configuration once untimed, so that the thread pool of the runtime visited before it
-goes quiet, and times the second call. Medians and 90th percentiles are over the rounds; every
-ratio is of two medians from the same group.
+waits :data:`QUIET_GAP_S`, calls its configuration once untimed and times the second call, so
+every runtime runs with its default threading (ONNX Runtime's and OpenMP's idle workers spin for
+a while) without its spinning threads landing on the next configuration's timing. Medians and
+90th percentiles are over the rounds; every ratio is of two medians from the same group.
 """
 
 from __future__ import annotations
@@ -69,10 +70,15 @@ SINGLE_HEAD = "cars"
 SEED = 0
 """The random initialisation of every model (speed does not depend on the weights)."""
 """Batches of noise, and their size, that set the batch norms' running statistics."""
-NO_SPINNING = {"session.intra_op.allow_spinning": "0"}
-"""ONNX Runtime's idle worker threads sleep instead of spinning: with several sessions taking
-turns on two cores, spinning threads of the session that ran last steal the next one's cores
-(measured: median 17.5 ms with a 90th percentile of 32 ms spinning, against 17.9 and 18.7 ms)."""
+QUIET_GAP_S = 0.05
+"""Seconds each visit waits first, so the idle threads of the runtime that ran before stop
+spinning. Without it, on two cores, torch eager timed right after a spinning ONNX Runtime
+session took a median 30 ms instead of 22 ms (same run, 40 rounds)."""
+BACK_TO_BACK = {"session.intra_op.allow_spinning": "0"}
+"""Session options of the six single-task models that run one after another: each model's idle
+threads sleep instead of spinning on the cores the next model needs (spinning, the six took a
+median 212 ms at batch 1 instead of about 70 ms), so the alternative to sharing is measured in
+its best setting."""
 TARGET_ORT_SPEEDUP = 1.5
 TARGET_MERGED_VS_SINGLE = 1.3
 TARGET_SEPARATE_VS_MERGED = 4.0
@@ -125,7 +131,7 @@ class Models:
         self.name = name
         self.threads = threads
         self.variants: dict[tuple[str, ...], Variant] = {}
-        self.engines: dict[tuple[str, ...], OnnxEngine] = {}
+        self.engines: dict[tuple[tuple[str, ...], bool], OnnxEngine] = {}
 
     def variant(self, heads: Sequence[str]) -> Variant:
         """The variant with exactly ``heads``, in this order."""
@@ -134,13 +140,18 @@ class Models:
             self.variants[key] = self._build(key)
         return self.variants[key]
 
-    def ort_cpu(self, heads: Sequence[str]) -> OnnxEngine:
-        """An ONNX Runtime CPU engine for the variant with ``heads``."""
-        key = tuple(heads)
+    def ort_cpu(self, heads: Sequence[str], back_to_back: bool = False) -> OnnxEngine:
+        """An ONNX Runtime CPU engine for the variant with ``heads``; ``back_to_back`` ones
+        run with :data:`BACK_TO_BACK` for models that run one right after another."""
+        key = (tuple(heads), back_to_back)
         if key not in self.engines:
-            path = self.variant(key).onnx
+            path = self.variant(key[0]).onnx
             self.engines[key] = OnnxEngine(
-                path, ["cpu"], threads=self.threads, session_config=NO_SPINNING, log=progress
+                path,
+                ["cpu"],
+                threads=self.threads,
+                session_config=BACK_TO_BACK if back_to_back else None,
+                log=progress,
             )
         return self.engines[key]
 
@@ -200,14 +211,15 @@ def run_contestant(key: str, engine: InferenceEngine, images: np.ndarray, **row:
 
 def time_interleaved(contestants: Sequence[Contestant], rounds: int, warmup: int) -> None:
     """Warm every contestant up, then fill each one's ``times`` (seconds) over ``rounds``
-    rounds that visit them in turn, starting one further along each round; a visit calls its
-    contestant once untimed and times the second call."""
+    rounds that visit them in turn, starting one further along each round; a visit waits
+    :data:`QUIET_GAP_S`, calls its contestant once untimed and times the second call."""
     for contestant in contestants:
         for _ in range(warmup):
             contestant.call()
     for index in range(rounds):
         shift = index % len(contestants)
         for contestant in [*contestants[shift:], *contestants[:shift]]:
+            time.sleep(QUIET_GAP_S)
             contestant.call()
             start = time.perf_counter()
             contestant.call()
@@ -288,7 +300,7 @@ def sharing_group(
 ) -> list[Contestant]:
     """ONNX Runtime on the CPU: the merged model, the single-head model, and one single-task
     model per head run one after another, at every batch size."""
-    separate = [base.ort_cpu([head]) for head in heads]
+    separate = [base.ort_cpu([head], back_to_back=True) for head in heads]
     contestants = []
     for batch in BATCHES:
         images = random_images(rng, batch, base.variant(heads).config)
@@ -381,7 +393,6 @@ def open_onnx(
             providers=[provider],
             provider_options=options,
             threads=threads,
-            session_config=NO_SPINNING,
             log=progress,
         )
     except PerceptionError as exc:
@@ -579,6 +590,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "method": {
             "rounds": args.rounds,
             "warmup": args.warmup,
+            "quiet_gap_ms": 1000 * QUIET_GAP_S,
             "load_average_before": load_before,
             "load_average_after": os.getloadavg()[0],
             "wall_seconds": time.perf_counter() - started,
@@ -660,10 +672,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"noise images). Each group of configurations is warmed up ({method['warmup']} untimed "
         f"call{'' if method['warmup'] == 1 else 's'} each), then timed over {method['rounds']} "
         "interleaved rounds that visit every configuration in turn (starting one further along "
-        "each round); a visit calls its configuration once untimed, so the thread pool of the "
-        "runtime visited before goes quiet, and times the second call; ONNX Runtime sessions "
-        "run with `session.intra_op.allow_spinning=0`, so idle threads of one session do not "
-        "spin on the cores the next one needs. Medians (90th percentile "
+        f"each round); a visit waits {method['quiet_gap_ms']:.0f} ms, so the idle threads of the "
+        "runtime visited before stop spinning, calls its configuration once untimed and times "
+        "the second call. Torch and ONNX Runtime keep their default threading (idle workers "
+        "spin). Medians (90th percentile "
         "in brackets) over the rounds; every ratio is of two medians from the same group. Load "
         "average (1 min) "
         f"{method['load_average_before']:.2f} before, {method['load_average_after']:.2f} after; "
@@ -715,7 +727,10 @@ def markdown(report: dict[str, Any]) -> str:
     for key, text in (
         ("merged", f"merged, {count} heads"),
         ("single", f"single head ({single})"),
-        ("separate", f"{count} single-task models, one after another"),
+        (
+            "separate",
+            f"{count} single-task models, one after another (their idle threads sleep)",
+        ),
     ):
         b1, b8 = rows[f"sharing/{key}/b1"], rows[f"sharing/{key}/b8"]
         lines.append(f"| {text} | {_ms(b1)} | {_ms(b8)} | {b8['images_per_s']:.1f} |")
