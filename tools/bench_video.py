@@ -44,6 +44,7 @@ from perception.config.schema import SynthConfig
 from perception.export.onnx_export import export_onnx
 from perception.inference.onnx_engine import OnnxEngine
 from perception.model.build import build_model
+from perception.model.settle_batch_norm import settle_batch_norm
 from perception.synth import render_scene
 from perception.video.pipeline import QUIET_THREADS, STAGES, VideoPipeline
 from perception.video.render import FrameRenderer
@@ -121,14 +122,18 @@ def measure(
         model, providers=["cpu"], threads=threads, session_config=QUIET_THREADS, log=lambda m: None
     )
     engine_fps, pipeline_fps, stages = [], [], []
+    engine_cpu, pipeline_cpu = [], []
     for round_index in range(rounds):
         order = ("engine", "pipeline") if round_index % 2 == 0 else ("pipeline", "engine")
         for which in order:
             if which == "engine":
-                engine_fps.append(engine_only_fps(engine, frames, batch))
+                fps, cpu_ms = engine_only_fps(engine, frames, batch)
+                engine_fps.append(fps)
+                engine_cpu.append(cpu_ms)
             else:
-                fps, summary = pipeline_fps_and_stages(engine, video, batch, work)
+                fps, cpu_ms, summary = pipeline_fps_and_stages(engine, video, batch, work)
                 pipeline_fps.append(fps)
+                pipeline_cpu.append(cpu_ms)
                 stages.append(summary)
     row = {
         "batch": batch,
@@ -138,8 +143,13 @@ def measure(
         "engine_fps_rounds": engine_fps,
         "pipeline_fps_rounds": pipeline_fps,
         "stage_fps": {stage: statistics.median(s[stage] for s in stages) for stage in STAGES},
+        "engine_cpu_ms": statistics.median(engine_cpu),
+        "pipeline_cpu_ms": statistics.median(pipeline_cpu),
     }
     row["share"] = row["pipeline_fps"] / row["engine_fps"]
+    row["engine_cores_busy"] = row["engine_cpu_ms"] * row["engine_fps"] / 1000
+    cores = os.cpu_count() or 1
+    row["cpu_ceiling"] = min(1.0, 1000 * cores / row["pipeline_cpu_ms"] / row["engine_fps"])
     return row
 
 
@@ -147,7 +157,9 @@ def export_demo_model(config_path: str, work: Path) -> Path:
     """The config's model with random weights, exported to ``work``."""
     config = load_config(config_path, [f"output_dir={work / 'run'}", "model.pretrained=null"])
     torch.manual_seed(0)
-    return export_onnx(build_model(config).eval(), config, work / "model.onnx")
+    input_size = (config.data.input_height, config.data.input_width)
+    model = settle_batch_norm(build_model(config), input_size)
+    return export_onnx(model, config, work / "model.onnx")
 
 
 def looped_video(clip: Path, frames: int, path: Path) -> tuple[Path, str]:
@@ -175,22 +187,29 @@ def decoded_frames(video: Path) -> list[np.ndarray]:
     return [frame for _, frame in source.frames() if frame is not None]
 
 
-def engine_only_fps(engine: OnnxEngine, frames: list[np.ndarray], batch: int) -> float:
-    """Frames per second of ``engine.predict`` over in-memory ``frames``."""
-    started = time.perf_counter()
+def engine_only_fps(
+    engine: OnnxEngine, frames: list[np.ndarray], batch: int
+) -> tuple[float, float]:
+    """Frames per second of ``engine.predict`` over in-memory ``frames``, and the process's
+    CPU milliseconds per frame (every thread)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     for start in range(0, len(frames), batch):
         engine.predict(frames[start : start + batch])
-    return len(frames) / (time.perf_counter() - started)
+    cpu_ms = 1000 * (time.process_time() - cpu_started) / len(frames)
+    return len(frames) / (time.perf_counter() - started), cpu_ms
 
 
 def pipeline_fps_and_stages(
     engine: OnnxEngine, video: Path, batch: int, work: Path
-) -> tuple[float, dict[str, float]]:
-    """End-to-end FPS of the pipeline from ``video`` to an annotated video and JSON lines."""
+) -> tuple[float, float, dict[str, float]]:
+    """End-to-end FPS of the pipeline from ``video`` to an annotated video and JSON lines, the
+    process's CPU milliseconds per frame, and each stage's FPS."""
     renderer = FrameRenderer(engine.heads)
     pipeline = VideoPipeline(engine, renderer, batch_size=batch, warn=lambda message: None)
+    cpu_started = time.process_time()
     summary = pipeline.run(open_source(str(video)), work / "out.mp4", work / "out.jsonl")
-    return summary.fps, summary.stage_fps()
+    cpu_ms = 1000 * (time.process_time() - cpu_started) / summary.frames_processed
+    return summary.fps, cpu_ms, summary.stage_fps()
 
 
 def cpu_name() -> str:
@@ -226,9 +245,16 @@ def markdown(report: dict[str, Any]) -> str:
         "thread a core is left for them, which is the situation on a GPU machine, where the "
         "engine leaves the CPU free.",
         "",
+        "CPU time sets a ceiling. `CPU ms/frame` is the process's CPU time (every thread) per "
+        "frame; `cores busy` is how many cores the engine alone keeps busy. However the stages "
+        "overlap, the end-to-end rate cannot exceed the cores divided by the pipeline's CPU time "
+        "per frame, so the share cannot exceed `ceiling` = cores / (end-to-end CPU ms per frame "
+        "x engine-only FPS) (capped at 100%).",
+        "",
         "| engine threads | batch | engine only FPS | end to end FPS | share | target "
+        "| CPU ms/frame (engine / end to end) | cores busy | ceiling "
         "| rounds (engine / end to end) |",
-        "|---:|---:|---:|---:|---:|---|---|",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for row in report["rows"]:
         verdict = "PASS" if row["share"] >= report["target_share"] else "MISS"
@@ -240,7 +266,9 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {row['threads']} | {row['batch']} | {row['engine_fps']:.1f} | "
             f"{row['pipeline_fps']:.1f} | "
-            f"{row['share']:.0%} | {verdict} (>= {report['target_share']:.0%}) | {rounds} |"
+            f"{row['share']:.0%} | {verdict} (>= {report['target_share']:.0%}) | "
+            f"{row['engine_cpu_ms']:.1f} / {row['pipeline_cpu_ms']:.1f} | "
+            f"{row['engine_cores_busy']:.2f} | {row['cpu_ceiling']:.0%} | {rounds} |"
         )
     lines += [
         "",

@@ -114,6 +114,9 @@ class VideoPipeline:
         score_threshold: detections below it are dropped (from the JSON lines too).
         queue_frames: capacity of the frame queue, in frames.
         warn: receives one line per skipped (undecodable) frame.
+        opencv_threads: OpenCV's thread count while the pipeline runs (restored after); None
+            leaves it alone. The default 1 keeps OpenCV's worker pool, whose idle workers
+            busy-wait, off the cores the engine needs: the stages already run in parallel.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class VideoPipeline:
         score_threshold: float = 0.3,
         queue_frames: int = 32,
         warn: Callable[[str], None] = print,
+        opencv_threads: int | None = 1,
     ) -> None:
         if batch_size < 1:
             raise PerceptionError(f"batch size must be at least 1, got {batch_size}")
@@ -133,6 +137,7 @@ class VideoPipeline:
         self.score_threshold = score_threshold
         self.queue_frames = max(queue_frames, 2 * batch_size)
         self.warn = warn
+        self.opencv_threads = opencv_threads
 
     def run(
         self,
@@ -153,6 +158,9 @@ class VideoPipeline:
             raise PerceptionError(f"stride must be at least 1, got {stride}")
         summary = PipelineSummary(source.info.name)
         with contextlib.ExitStack() as outputs:
+            if self.opencv_threads is not None:
+                outputs.callback(cv2.setNumThreads, cv2.getNumThreads())
+                cv2.setNumThreads(self.opencv_threads)
             video_temp = outputs.enter_context(atomic_path(video_path)) if video_path else None
             jsonl_temp = outputs.enter_context(atomic_path(jsonl_path)) if jsonl_path else None
             run = _Run(self, source, summary, stride, video_temp, jsonl_temp)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -14,8 +15,14 @@ from perception.errors import PerceptionError
 from perception.inference.engine import InferenceEngine
 from perception.video.pipeline import VideoPipeline
 from perception.video.render import FrameRenderer
-from perception.video.sources import FrameSource, SourceInfo
-from tests.video.video_files import read_jsonl, read_video
+from perception.video.sources import (
+    DECODE_THREADS,
+    CaptureSource,
+    FrameSource,
+    SourceInfo,
+    open_source,
+)
+from tests.video.video_files import read_jsonl, read_video, write_test_video
 
 DEPTH = {"depth": {"kind": "depth", "max_depth": 10.0}}
 
@@ -82,3 +89,43 @@ def test_an_error_in_a_thread_stops_the_run_and_leaves_no_output(tmp_path: Path)
     with pytest.raises(PerceptionError, match="video renderer failed: RuntimeError: paint ran out"):
         pipeline.run(CountingSource(50), tmp_path / "v.mp4", tmp_path / "p.jsonl")
     assert list(tmp_path.iterdir()) == []
+
+
+class ThreadCountingRenderer(FrameRenderer):
+    """Records OpenCV's thread count each time it renders."""
+
+    def __init__(self) -> None:
+        super().__init__(DEPTH)
+        self.opencv_threads: list[int] = []
+
+    def render(self, frame: np.ndarray, predictions: dict, fps: float | None = None) -> np.ndarray:
+        self.opencv_threads.append(cv2.getNumThreads())
+        return super().render(frame, predictions, fps)
+
+
+def test_opencv_runs_on_one_thread_during_a_run_and_is_restored_after(tmp_path: Path) -> None:
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        renderer = ThreadCountingRenderer()
+        VideoPipeline(DepthEngine(), renderer).run(CountingSource(3), tmp_path / "v.avi", None)
+        assert renderer.opencv_threads == [1, 1, 1]
+        assert cv2.getNumThreads() == 2
+        renderer = ThreadCountingRenderer()
+        untouched = VideoPipeline(DepthEngine(), renderer, opencv_threads=None)
+        untouched.run(CountingSource(2), tmp_path / "w.avi", None)
+        assert renderer.opencv_threads == [2, 2]
+    finally:
+        cv2.setNumThreads(before)
+
+
+def test_video_files_are_decoded_on_one_thread(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    write_test_video(path, [np.full((32, 48, 3), 10 * i, np.uint8) for i in range(3)], fps=10.0)
+    source = open_source(str(path))
+    try:
+        assert isinstance(source, CaptureSource)
+        assert source.decoder_threads == DECODE_THREADS == 1
+        assert len(list(source.frames())) == 3
+    finally:
+        source.close()
