@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+sys.path.insert(0, str(REPO_ROOT / "tools"))  # the bench imports inference_report beside it
 spec = importlib.util.spec_from_file_location(
     "bench_inference", REPO_ROOT / "tools" / "bench_inference.py"
 )
