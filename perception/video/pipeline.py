@@ -2,10 +2,10 @@
 
 ::
 
-    reader thread ──► frame queue ──► main thread: batch ─► preprocess ─► engine ─► decode
-       (decode)      (bounded)                                                   │
-                                                                    result queue ▼
-    writer thread ◄── output queue ◄── render thread (draw, JSON line) ◄──────────┘
+    reader thread ──► frame queue ──► main thread: batch ─► engine ─► decode
+    (decode, letterbox) (bounded)                                       │
+                                                          result queue ▼
+    writer thread ◄── output queue ◄── render thread (draw, JSON line) ◄┘
       (encode video, append JSON lines)
 
 The frame queue is lossless for files (the reader waits) and keeps only the newest frames for
@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from perception.atomic import atomic_path
+from perception.data.letterbox import LetterboxWindow
 from perception.errors import PerceptionError
 from perception.inference.engine import InferenceEngine
 from perception.video.prediction_json import frame_record
@@ -81,6 +82,17 @@ class PipelineSummary:
             frames = self.frames_read if stage == "decode" else self.frames_processed
             rates[stage] = frames / seconds if seconds > 0 else float("inf")
         return rates
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """A decoded frame on its way to the engine, letterboxed by the reader thread (so that
+    letterboxing overlaps the network's run): ``network_input (1, 3, H, W)`` float32."""
+
+    index: int
+    frame: np.ndarray
+    network_input: np.ndarray
+    window: LetterboxWindow
 
 
 class _Failure:
@@ -235,27 +247,24 @@ class _Run:
             batch = self._next_batch()
             if not batch:
                 return
-            indices = [index for index, _ in batch]
-            images = [frame for _, frame in batch]
+            indices = [item.index for item in batch]
+            images = [item.frame for item in batch]
             started = time.perf_counter()
-            network_input, windows = engine.preprocess(images)
-            preprocessed = time.perf_counter()
-            outputs = engine.run(network_input)
+            outputs = engine.run(np.concatenate([item.network_input for item in batch]))
             inferred = time.perf_counter()
+            windows = [item.window for item in batch]
             predictions = engine.decode(outputs, windows, self.pipeline.score_threshold)
-            decoded = time.perf_counter()
-            times["preprocess"] += preprocessed - started
-            times["inference"] += inferred - preprocessed
-            times["postprocess"] += decoded - inferred
+            times["inference"] += inferred - started
+            times["postprocess"] += time.perf_counter() - inferred
             self._put(self.results, (indices, images, predictions))
             self.summary.frames_processed += len(batch)
             if progress is not None:
                 progress(len(batch))
 
-    def _next_batch(self) -> list[tuple[int, np.ndarray]]:
+    def _next_batch(self) -> list[_Frame]:
         """Up to ``batch_size`` frames: a file's batch waits to be full (or the end); a live
         source's takes what has arrived once the first frame is there."""
-        batch: list[tuple[int, np.ndarray]] = []
+        batch: list[_Frame] = []
         while len(batch) < self.pipeline.batch_size:
             if batch and self.source.info.live and self.frames.empty():
                 break
@@ -295,11 +304,14 @@ class _Run:
                     continue
                 if index % self.stride:
                     continue
+                started = time.perf_counter()
+                network_input, windows = self.pipeline.engine.preprocess([frame])
+                summary.stage_seconds["preprocess"] += time.perf_counter() - started
                 if info.live and self.frames.full():
                     with contextlib.suppress(queue.Empty):
                         self.frames.get_nowait()
                         summary.frames_dropped += 1
-                self._put(self.frames, (index, frame))
+                self._put(self.frames, _Frame(index, frame, network_input, windows[0]))
         finally:
             self.source.close()
             self._put(self.frames, _END)  # gives up when stopped: nobody reads frames then
