@@ -141,8 +141,9 @@ class BalancerConfig:
 
     EXTRA_KEYS_FIELD: ClassVar[str] = "options"
 
-    # GradNorm had the best Delta_p in the multi-task lab (benchmarks/mtl.md: +24.3 % against
-    # +7.1 % for equal weights, one seed) at 1.33x the step time of equal weights.
+    # GradNorm had the best Delta_p of the hard-sharing runs in the multi-task lab
+    # (benchmarks/mtl.md: -9.9 % against -27.2 % for equal weights, one seed) at 1.34x the step
+    # time of equal weights (benchmarks/balancer_overhead.md).
     type: str = "gradnorm"
     options: dict[str, Any] = field(default_factory=dict)
 
