@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +40,25 @@ def test_delta_p_leaves_out_metrics_with_a_zero_baseline() -> None:
     assert bench_mtl.delta_p(run(0.1, 0.6, 0.5), singles) == pytest.approx((20.0 - 25.0) / 2)
     nothing = {"cars": run(0.0, 0.0, 0.0), "depth": run(0.0, 0.0, 0.0)}
     assert math.isnan(bench_mtl.delta_p(run(0.1, 0.6, 0.5), nothing))
+
+
+def test_the_committed_page_is_the_committed_runs_rescored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--from-json`` rescores saved runs without training; on the committed mtl.json it must
+    give back the committed mtl.md (a changed Delta_p rule needs the page regenerated)."""
+    committed = REPO_ROOT / "benchmarks"
+    argv = ["bench_mtl.py", "--from-json", str(committed / "mtl.json"), "--out", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", argv)
+    bench_mtl.main()
+    capsys.readouterr()
+    assert (tmp_path / "mtl.md").read_text() == (committed / "mtl.md").read_text()
+    rescored = json.loads((tmp_path / "mtl.json").read_text())["runs"]
+    single_stop = rescored["single/stop_signs"]["metrics"]["stop_signs"]["AP50"]
+    assert single_stop < bench_mtl.MIN_REFERENCE, "the fixture this test relies on"
+    equal = rescored["hard/equal"]
+    without_stop_signs = bench_mtl.delta_p(
+        {**equal, "metrics": {k: v for k, v in equal["metrics"].items() if k != "stop_signs"}},
+        {head: rescored[f"single/{head}"] for head in equal["metrics"]},
+    )
+    assert equal["delta_p"] == pytest.approx(without_stop_signs)
