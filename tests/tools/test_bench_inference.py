@@ -24,6 +24,7 @@ assert spec is not None and spec.loader is not None
 bench_inference = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = bench_inference  # its dataclasses look their module up by name
 spec.loader.exec_module(bench_inference)
+inference_report = sys.modules["inference_report"]  # imported by the bench, from tools/
 
 HEADS = ["cars", "depth"]
 ROUNDS = 2
@@ -139,3 +140,9 @@ def test_fewer_than_two_heads_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         bench_inference.main(["--heads", "cars", "--out-dir", str(tmp_path)])
     assert not (tmp_path / "inference.json").exists()
+
+
+def test_the_committed_page_is_written_from_the_committed_json() -> None:
+    committed = REPO_ROOT / "benchmarks"
+    report = json.loads((committed / "inference.json").read_text())
+    assert inference_report.markdown(report) == (committed / "inference.md").read_text()
