@@ -48,6 +48,7 @@ import numpy as np
 import onnxruntime
 import torch
 from inference_report import markdown, model_label  # tools/, beside this script
+from machine_info import cpu_name
 from torch import nn
 
 from perception.atomic import write_text_atomic
@@ -628,14 +629,8 @@ def describe(variant: Variant) -> dict[str, Any]:
 
 def machine(threads: int) -> dict[str, Any]:
     """The machine and the library versions the numbers were measured with."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        if names:
-            cpu = names[0].split(":", 1)[1].strip()
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "threads": threads,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 import onnxruntime
 import torch
+from machine_info import cpu_name  # tools/, beside this script
 
 from perception.atomic import write_text_atomic
 from perception.config.loader import load_config
@@ -210,15 +211,6 @@ def pipeline_fps_and_stages(
     summary = pipeline.run(open_source(str(video)), work / "out.mp4", work / "out.jsonl")
     cpu_ms = 1000 * (time.process_time() - cpu_started) / summary.frames_processed
     return summary.fps, cpu_ms, summary.stage_fps()
-
-
-def cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.machine()
 
 
 def markdown(report: dict[str, Any]) -> str:
