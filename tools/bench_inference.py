@@ -75,12 +75,13 @@ SEED = 0
 QUIET_GAP_S = 0.05
 """Seconds each visit waits first, so the idle threads of the runtime that ran before stop
 spinning. Without it, on two cores, torch eager timed right after a spinning ONNX Runtime
-session took a median 30 ms instead of 22 ms (same run, 40 rounds)."""
+session took a median 30 ms instead of 22 ms (a one-off timing script, 40 interleaved rounds;
+not in the committed tables)."""
 BACK_TO_BACK = {"session.intra_op.allow_spinning": "0"}
 """Session options of the six single-task models that run one after another: each model's idle
 threads sleep instead of spinning on the cores the next model needs (spinning, the six took a
-median 212 ms at batch 1 instead of about 70 ms), so the alternative to sharing is measured in
-its best setting."""
+median 212 ms at batch 1 instead of about 70 ms in an uncommitted run of this tool), so the
+alternative to sharing is measured in its best setting."""
 TARGET_ORT_SPEEDUP = 1.5
 TARGET_MERGED_VS_SINGLE = 1.3
 TARGET_SEPARATE_VS_MERGED = 4.0

@@ -67,7 +67,7 @@ class FrameSource(ABC):
 DECODE_THREADS = 1
 """FFmpeg decoder threads for files and streams. The reader thread already decodes beside the
 engine; frame-threaded decoding cost a 1280x720 H.264 frame 5 ms of CPU against 3 ms on one
-thread, CPU taken from the engine on a small machine."""
+thread (a one-off timing of the highway clip), CPU taken from the engine on a small machine."""
 
 
 def _open_capture(target: str | int) -> cv2.VideoCapture:
