@@ -47,7 +47,7 @@ from perception.inference.onnx_engine import OnnxEngine
 from perception.model.build import build_model
 from perception.model.settle_batch_norm import settle_batch_norm
 from perception.synth import render_scene
-from perception.video.pipeline import QUIET_THREADS, STAGES, VideoPipeline
+from perception.video.pipeline import QUIET_THREADS, STAGES, WORKER_NICENESS, VideoPipeline
 from perception.video.render import FrameRenderer
 from perception.video.sources import open_source
 
@@ -71,6 +71,13 @@ def main() -> None:
         default=[os.cpu_count() or 1, 1],
         help="ONNX Runtime intra-op threads (default: all cores, then one)",
     )
+    parser.add_argument(
+        "--niceness",
+        type=int,
+        nargs="+",
+        default=[WORKER_NICENESS, 0],
+        help="nice values added to the pipeline's worker threads (default: the pipeline's, then 0)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(REPO / "benchmarks"))
     args = parser.parse_args()
@@ -81,9 +88,10 @@ def main() -> None:
         video, origin = looped_video(Path(args.video), args.frames, work / "clip.mp4")
         frames = decoded_frames(video)
         rows = [
-            measure(model, frames, video, batch, threads, args.rounds, work)
+            measure(model, frames, video, batch, threads, niceness, args.rounds, work)
             for threads in args.threads
             for batch in args.batch
+            for niceness in args.niceness
         ]
     report = {
         "command": "python tools/bench_video.py " + shlex.join(sys.argv[1:]),
@@ -114,11 +122,12 @@ def measure(
     video: Path,
     batch: int,
     threads: int,
+    niceness: int,
     rounds: int,
     work: Path,
 ) -> dict[str, Any]:
-    """Engine-only and end-to-end FPS for one batch size and thread count, alternating which
-    runs first each round."""
+    """Engine-only and end-to-end FPS for one batch size, thread count and worker niceness,
+    alternating which runs first each round."""
     engine = OnnxEngine(
         model, providers=["cpu"], threads=threads, session_config=QUIET_THREADS, log=lambda m: None
     )
@@ -132,13 +141,14 @@ def measure(
                 engine_fps.append(fps)
                 engine_cpu.append(cpu_ms)
             else:
-                fps, cpu_ms, summary = pipeline_fps_and_stages(engine, video, batch, work)
+                fps, cpu_ms, summary = pipeline_fps_and_stages(engine, video, batch, niceness, work)
                 pipeline_fps.append(fps)
                 pipeline_cpu.append(cpu_ms)
                 stages.append(summary)
     row = {
         "batch": batch,
         "threads": threads,
+        "niceness": niceness,
         "engine_fps": statistics.median(engine_fps),
         "pipeline_fps": statistics.median(pipeline_fps),
         "engine_fps_rounds": engine_fps,
@@ -201,12 +211,14 @@ def engine_only_fps(
 
 
 def pipeline_fps_and_stages(
-    engine: OnnxEngine, video: Path, batch: int, work: Path
+    engine: OnnxEngine, video: Path, batch: int, niceness: int, work: Path
 ) -> tuple[float, float, dict[str, float]]:
     """End-to-end FPS of the pipeline from ``video`` to an annotated video and JSON lines, the
     process's CPU milliseconds per frame, and each stage's FPS."""
     renderer = FrameRenderer(engine.heads)
-    pipeline = VideoPipeline(engine, renderer, batch_size=batch, warn=lambda message: None)
+    pipeline = VideoPipeline(
+        engine, renderer, batch_size=batch, warn=lambda message: None, worker_niceness=niceness
+    )
     cpu_started = time.process_time()
     summary = pipeline.run(open_source(str(video)), work / "out.mp4", work / "out.jsonl")
     cpu_ms = 1000 * (time.process_time() - cpu_started) / summary.frames_processed
@@ -243,10 +255,11 @@ def markdown(report: dict[str, Any]) -> str:
         "per frame, so the share cannot exceed `ceiling` = cores / (end-to-end CPU ms per frame "
         "x engine-only FPS) (capped at 100%).",
         "",
-        "| engine threads | batch | engine only FPS | end to end FPS | share | target "
+        "| engine threads | batch | worker niceness | engine only FPS | end to end FPS | share "
+        "| target "
         "| CPU ms/frame (engine / end to end) | cores busy | ceiling "
         "| rounds (engine / end to end) |",
-        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for row in report["rows"]:
         verdict = "PASS" if row["share"] >= report["target_share"] else "MISS"
@@ -256,7 +269,7 @@ def markdown(report: dict[str, Any]) -> str:
             + ", ".join(f"{v:.1f}" for v in row["pipeline_fps_rounds"])
         )
         lines.append(
-            f"| {row['threads']} | {row['batch']} | {row['engine_fps']:.1f} | "
+            f"| {row['threads']} | {row['batch']} | {row['niceness']} | {row['engine_fps']:.1f} | "
             f"{row['pipeline_fps']:.1f} | "
             f"{row['share']:.0%} | {verdict} (>= {report['target_share']:.0%}) | "
             f"{row['engine_cpu_ms']:.1f} / {row['pipeline_cpu_ms']:.1f} | "
@@ -267,12 +280,12 @@ def markdown(report: dict[str, Any]) -> str:
         "What each pipeline stage could sustain alone (frames over its busy time, medians; the "
         "stages overlap in threads, so the slowest bounds the end-to-end rate):",
         "",
-        "| engine threads | batch | " + " | ".join(STAGES) + " |",
-        "|---:|---:|" + "---:|" * len(STAGES),
+        "| engine threads | batch | worker niceness | " + " | ".join(STAGES) + " |",
+        "|---:|---:|---:|" + "---:|" * len(STAGES),
     ]
     for row in report["rows"]:
         rates = " | ".join(f"{row['stage_fps'][stage]:.0f}" for stage in STAGES)
-        lines.append(f"| {row['threads']} | {row['batch']} | {rates} |")
+        lines.append(f"| {row['threads']} | {row['batch']} | {row['niceness']} | {rates} |")
     return "\n".join(lines) + "\n"
 
 

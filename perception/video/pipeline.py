@@ -37,6 +37,7 @@ from perception.inference.engine import InferenceEngine
 from perception.video.prediction_json import frame_record
 from perception.video.render import FrameRenderer
 from perception.video.sources import FrameSource
+from perception.video.thread_priority import lower_this_thread
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "render", "encode")
 """The pipeline stages whose time the summary reports."""
@@ -45,6 +46,10 @@ QUIET_THREADS = {"session.intra_op.allow_spinning": "0"}
 """ONNX Runtime session config for engines inside the pipeline: idle intra-op threads sleep
 instead of spinning on the cores that decoding, drawing and encoding need
 (benchmarks/video.md)."""
+
+WORKER_NICENESS = 10
+"""Nice value added to the pipeline's reader, render and writer threads (Linux): the engine's
+threads win contested CPU time (benchmarks/video.md)."""
 
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".avi": "MJPG"}
 """Annotated video containers and their codecs (OpenCV's wheels cannot encode H.264)."""
@@ -129,6 +134,10 @@ class VideoPipeline:
         opencv_threads: OpenCV's thread count while the pipeline runs (restored after); None
             leaves it alone. The default 1 keeps OpenCV's worker pool, whose idle workers
             busy-wait, off the cores the engine needs: the stages already run in parallel.
+        worker_niceness: added to the nice value of the reader, render and writer threads (on
+            Linux; 0 leaves them alone). They then take only the CPU time the engine's threads
+            leave, instead of stalling the engine when the cores are all busy
+            (benchmarks/video.md).
     """
 
     def __init__(
@@ -140,6 +149,7 @@ class VideoPipeline:
         queue_frames: int = 32,
         warn: Callable[[str], None] = print,
         opencv_threads: int | None = 1,
+        worker_niceness: int = WORKER_NICENESS,
     ) -> None:
         if batch_size < 1:
             raise PerceptionError(f"batch size must be at least 1, got {batch_size}")
@@ -150,6 +160,9 @@ class VideoPipeline:
         self.queue_frames = max(queue_frames, 2 * batch_size)
         self.warn = warn
         self.opencv_threads = opencv_threads
+        if worker_niceness < 0:
+            raise PerceptionError(f"worker niceness must be at least 0, got {worker_niceness}")
+        self.worker_niceness = worker_niceness
 
     def run(
         self,
@@ -279,6 +292,8 @@ class _Run:
 
     def _guard(self, where: str, work: Callable[[], None]) -> None:
         try:
+            if self.pipeline.worker_niceness:
+                lower_this_thread(self.pipeline.worker_niceness)
             work()
         except BaseException as error:
             self.failure.record(where, error)
@@ -334,7 +349,7 @@ class _Run:
                 if self.video_temp is not None:
                     elapsed = time.perf_counter() - self.started
                     rate = self.summary.frames_processed / elapsed if elapsed > 0 else None
-                    image = renderer.render(frame, predictions, rate)
+                    image = renderer.render(frame, predictions, rate, in_place=True)
                 times["render"] += time.perf_counter() - started
                 self._put(self.outputs, (line, image), until_end=True)
         self._put(self.outputs, _END, until_end=True)

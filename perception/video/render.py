@@ -143,17 +143,29 @@ class FrameRenderer:
         return frame_height, frame_width * (2 if self._side_panel else 1)
 
     def render(
-        self, frame: np.ndarray, predictions: FramePredictions, fps: float | None = None
+        self,
+        frame: np.ndarray,
+        predictions: FramePredictions,
+        fps: float | None = None,
+        in_place: bool = False,
     ) -> np.ndarray:
-        """Draw ``predictions`` on a copy of ``frame (H, W, 3)`` uint8 BGR; returns ``(H, W', 3)``
-        uint8 BGR with ``(H, W')`` the :meth:`output_size`. ``fps`` is written top left if given.
-        :class:`RawOutputs` are not drawn."""
+        """Draw ``predictions`` on ``frame (H, W, 3)`` uint8 BGR; returns ``(H, W', 3)`` uint8 BGR
+        with ``(H, W')`` the :meth:`output_size`. ``fps`` is written top left if given.
+        :class:`RawOutputs` are not drawn.
+
+        ``frame`` is left alone and drawing happens on a copy, unless ``in_place``: then the
+        drawing goes onto ``frame`` itself, which is returned, when the output has the frame's
+        size (no side panel). That saves a frame-sized copy for a caller that owns the frame."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"frame must be (H, W, 3) uint8, got {frame.shape} {frame.dtype}")
         height, width = frame.shape[:2]
-        canvas = np.empty((*self.output_size(height, width), 3), dtype=np.uint8)
+        output_size = self.output_size(height, width)
+        if in_place and output_size == (height, width) and frame.flags.writeable:
+            canvas = frame
+        else:
+            canvas = np.empty((*output_size, 3), dtype=np.uint8)
+            canvas[:, :width] = frame
         image = canvas[:, :width]
-        image[...] = frame
         pen = _Pen.for_frame(height, width)
         depth: DepthMap | None = None
         for head, prediction in predictions.items():

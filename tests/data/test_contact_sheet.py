@@ -33,6 +33,17 @@ def test_depth_panel_is_black_where_unknown(make_sample):
     assert np.all(depth_panel(None, 20, 30)[15:] == 0)
 
 
+def test_depth_panel_is_the_turbo_colour_map_of_nearness():
+    """Depth 0..100 m against 80 m: nearness ``1 - depth / 80`` clipped to [0, 1] and scaled to
+    0..255 picks the TURBO colour (warm near, cold far, and every depth past 80 m alike)."""
+    depth = np.linspace(0.01, 100.0, 2000, dtype=np.float32).reshape(40, 50)
+    levels = np.round(255 * (1.0 - np.clip(depth.astype(np.float64) / 80.0, 0.0, 1.0)))
+    turbo_bgr = cv2.applyColorMap(levels.astype(np.uint8), cv2.COLORMAP_TURBO)
+    np.testing.assert_array_equal(depth_panel(depth, 40, 50, 80.0), turbo_bgr[..., ::-1])
+    red, _, blue = depth_panel(depth, 40, 50, 80.0)[[0, -1], [0, -1]].T.astype(int)
+    assert red[0] > blue[0] and blue[1] > red[1], "near is warm, far is cold"
+
+
 @pytest.mark.parametrize(
     ("count", "columns", "grid"), [(6, 4, (2, 4)), (3, 4, (1, 3)), (5, 1, (5, 1))]
 )

@@ -3,6 +3,9 @@ the caller, live sources drop old frames instead of queueing them, files lose no
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +16,7 @@ import pytest
 
 from perception.errors import PerceptionError
 from perception.inference.engine import InferenceEngine
-from perception.video.pipeline import VideoPipeline
+from perception.video.pipeline import WORKER_NICENESS, VideoPipeline
 from perception.video.render import FrameRenderer
 from perception.video.sources import (
     DECODE_THREADS,
@@ -59,7 +62,9 @@ class CountingSource(FrameSource):
 
 
 class BrokenRenderer(FrameRenderer):
-    def render(self, frame: np.ndarray, predictions: dict, fps: float | None = None) -> np.ndarray:
+    def render(
+        self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
+    ) -> np.ndarray:
         raise RuntimeError("paint ran out")
 
 
@@ -92,15 +97,21 @@ def test_an_error_in_a_thread_stops_the_run_and_leaves_no_output(tmp_path: Path)
 
 
 class ThreadCountingRenderer(FrameRenderer):
-    """Records OpenCV's thread count each time it renders."""
+    """Records OpenCV's thread count and the rendering thread's nice value each time it renders
+    (the nice value only on Linux)."""
 
     def __init__(self) -> None:
         super().__init__(DEPTH)
         self.opencv_threads: list[int] = []
+        self.nice_values: list[int] = []
 
-    def render(self, frame: np.ndarray, predictions: dict, fps: float | None = None) -> np.ndarray:
+    def render(
+        self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
+    ) -> np.ndarray:
         self.opencv_threads.append(cv2.getNumThreads())
-        return super().render(frame, predictions, fps)
+        if sys.platform == "linux":
+            self.nice_values.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return super().render(frame, predictions, fps, in_place)
 
 
 def test_opencv_runs_on_one_thread_during_a_run_and_is_restored_after(tmp_path: Path) -> None:
@@ -117,6 +128,27 @@ def test_opencv_runs_on_one_thread_during_a_run_and_is_restored_after(tmp_path: 
         assert renderer.opencv_threads == [2, 2]
     finally:
         cv2.setNumThreads(before)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have their own nice value on Linux")
+def test_worker_threads_run_at_a_lower_priority_and_the_caller_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    renderer = ThreadCountingRenderer()
+    VideoPipeline(DepthEngine(), renderer).run(CountingSource(2), tmp_path / "v.avi", None)
+    assert WORKER_NICENESS > 0
+    assert renderer.nice_values == [min(19, own + WORKER_NICENESS)] * 2
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+    renderer = ThreadCountingRenderer()
+    equal = VideoPipeline(DepthEngine(), renderer, worker_niceness=0)
+    equal.run(CountingSource(2), tmp_path / "w.avi", None)
+    assert renderer.nice_values == [own, own]
+
+
+def test_a_negative_worker_niceness_is_refused() -> None:
+    with pytest.raises(PerceptionError, match="niceness must be at least 0, got -1"):
+        VideoPipeline(DepthEngine(), FrameRenderer(DEPTH), worker_niceness=-1)
 
 
 def test_video_files_are_decoded_on_one_thread(tmp_path: Path) -> None:

@@ -124,6 +124,29 @@ def test_output_size_follows_the_layout_and_the_frame_is_left_alone(
     assert not np.array_equal(rendered[:, :WIDTH], frame)
 
 
+@pytest.mark.parametrize(
+    ("layout", "drawn_on_frame"), [("inset", True), ("off", True), ("side", False)]
+)
+def test_in_place_drawing_goes_onto_the_frame_unless_a_side_panel_widens_it(
+    heads: dict[str, dict[str, Any]], layout: str, drawn_on_frame: bool
+) -> None:
+    renderer = FrameRenderer(heads, depth=layout)  # type: ignore[arg-type]
+    frame = noise_frame()
+    original = frame.copy()
+    expected = renderer.render(original, all_heads(), fps=25.0)
+    rendered = renderer.render(frame, all_heads(), fps=25.0, in_place=True)
+    np.testing.assert_array_equal(rendered, expected)
+    assert (rendered is frame) == drawn_on_frame
+    assert np.array_equal(frame, original) != drawn_on_frame
+
+
+def test_in_place_drawing_copies_a_read_only_frame(heads: dict[str, dict[str, Any]]) -> None:
+    frame = noise_frame()
+    frame.flags.writeable = False
+    rendered = FrameRenderer(heads).render(frame, all_heads(), in_place=True)
+    assert rendered is not frame and not np.shares_memory(rendered, frame)
+
+
 def test_side_layout_without_a_depth_head_keeps_the_frame_size() -> None:
     renderer = FrameRenderer({"lights": LIGHTS}, depth="side")
     assert renderer.output_size(HEIGHT, WIDTH) == (HEIGHT, WIDTH)
