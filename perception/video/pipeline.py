@@ -263,7 +263,12 @@ class _Run:
             indices = [item.index for item in batch]
             images = [item.frame for item in batch]
             started = time.perf_counter()
-            outputs = engine.run(np.concatenate([item.network_input for item in batch]))
+            inputs = (  # a single frame's input is the batch already: no copy
+                batch[0].network_input
+                if len(batch) == 1
+                else np.concatenate([item.network_input for item in batch])
+            )
+            outputs = engine.run(inputs)
             inferred = time.perf_counter()
             windows = [item.window for item in batch]
             predictions = engine.decode(outputs, windows, self.pipeline.score_threshold)
