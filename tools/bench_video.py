@@ -1,12 +1,15 @@
 """End-to-end video inference against the engine alone, on the same frames, in one process.
 
 Usage: ``python tools/bench_video.py [--model model.onnx] [--video clip.mp4] [--frames 150]
-[--batch 1 4] [--rounds 3] [--out benchmarks]``
+[--batch 1 4] [--threads 2 1] [--niceness 10 0] [--providers cpu] [--rounds 3]
+[--out benchmarks]``
 
 The video is the real highway clip (``../shared/data/udacity_highway/test_video.mp4``, 1280x720)
 looped to ``--frames`` frames, or rendered synthetic 720p scenes when the clip is absent. The
 model is ``--model`` or the demo config's model with random weights (speed does not depend on
-them), run by ONNX Runtime on the CPU.
+them), run by ONNX Runtime on the first of ``--providers`` that loads (default: the CPU; on a
+GPU machine, ``--providers cuda`` measures the case where the engine leaves the CPU to the other
+stages).
 
 - engine only: the frames are decoded into memory first, then ``engine.predict`` runs on them in
   batches (letterbox, network, decoding to frame pixels): what the engine can do alone;
@@ -78,6 +81,9 @@ def main() -> None:
         default=[WORKER_NICENESS, 0],
         help="nice values added to the pipeline's worker threads (default: the pipeline's, then 0)",
     )
+    parser.add_argument(
+        "--providers", nargs="+", default=["cpu"], help="ONNX Runtime preference (default: cpu)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(REPO / "benchmarks"))
     args = parser.parse_args()
@@ -88,7 +94,9 @@ def main() -> None:
         video, origin = looped_video(Path(args.video), args.frames, work / "clip.mp4")
         frames = decoded_frames(video)
         rows = [
-            measure(model, frames, video, batch, threads, niceness, args.rounds, work)
+            measure(
+                model, frames, video, args.providers, batch, threads, niceness, args.rounds, work
+            )
             for threads in args.threads
             for batch in args.batch
             for niceness in args.niceness
@@ -120,6 +128,7 @@ def measure(
     model: Path,
     frames: list[np.ndarray],
     video: Path,
+    providers: list[str],
     batch: int,
     threads: int,
     niceness: int,
@@ -129,7 +138,7 @@ def measure(
     """Engine-only and end-to-end FPS for one batch size, thread count and worker niceness,
     alternating which runs first each round."""
     engine = OnnxEngine(
-        model, providers=["cpu"], threads=threads, session_config=QUIET_THREADS, log=lambda m: None
+        model, providers, threads=threads, session_config=QUIET_THREADS, log=lambda m: None
     )
     engine_fps, pipeline_fps, stages = [], [], []
     engine_cpu, pipeline_cpu = [], []
@@ -149,6 +158,7 @@ def measure(
         "batch": batch,
         "threads": threads,
         "niceness": niceness,
+        "provider": engine.provider,
         "engine_fps": statistics.median(engine_fps),
         "pipeline_fps": statistics.median(pipeline_fps),
         "engine_fps_rounds": engine_fps,
@@ -232,10 +242,11 @@ def markdown(report: dict[str, Any]) -> str:
         "# Video inference: the pipeline against the engine alone",
         "",
         f"Command: `{report['command'].strip()}` ({report['date']}). Model: {report['model']}, "
-        f"ONNX Runtime {machine['onnxruntime']} on the CPU ({machine['cpu']}, "
-        f"{machine['cores']} cores); OpenCV {machine['opencv']}. Video: {video['origin']}, "
-        f"{video['frames']} frames of {width}x{height}. Engine only: `engine.predict` on the "
-        "frames already decoded into memory (letterbox, network, decoding to frame pixels). "
+        f"ONNX Runtime {machine['onnxruntime']} with {report['rows'][0]['provider']} "
+        f"({machine['cpu']}, {machine['cores']} cores); OpenCV {machine['opencv']}. "
+        f"Video: {video['origin']}, {video['frames']} frames of {width}x{height}. "
+        "Engine only: `engine.predict` on the frames already decoded into memory (letterbox, "
+        "network, decoding to frame pixels). "
         "End to end: `VideoPipeline` from the file to an annotated mp4v video and JSON lines "
         "(decoding, the engine, drawing and encoding in their own threads). Medians over "
         f"{report['rounds']} rounds that alternate which runs first; the run took "
@@ -248,6 +259,11 @@ def markdown(report: dict[str, Any]) -> str:
         "can only take their time from it, and the pipeline cannot hide them. With one engine "
         "thread a core is left for them, which is the situation on a GPU machine, where the "
         "engine leaves the CPU free.",
+        "",
+        "`worker niceness` is added to the nice value of the pipeline's reader, render and "
+        "writer threads (`VideoPipeline(worker_niceness=...)`, default "
+        f"{WORKER_NICENESS}): they then take the CPU time the engine's threads leave instead of "
+        "stalling them; 0 runs them at the engine's priority.",
         "",
         "CPU time sets a ceiling. `CPU ms/frame` is the process's CPU time (every thread) per "
         "frame; `cores busy` is how many cores the engine alone keeps busy. However the stages "
@@ -271,9 +287,9 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {row['threads']} | {row['batch']} | {row['niceness']} | {row['engine_fps']:.1f} | "
             f"{row['pipeline_fps']:.1f} | "
-            f"{row['share']:.0%} | {verdict} (>= {report['target_share']:.0%}) | "
+            f"{row['share']:.1%} | {verdict} (>= {report['target_share']:.0%}) | "
             f"{row['engine_cpu_ms']:.1f} / {row['pipeline_cpu_ms']:.1f} | "
-            f"{row['engine_cores_busy']:.2f} | {row['cpu_ceiling']:.0%} | {rounds} |"
+            f"{row['engine_cores_busy']:.2f} | {row['cpu_ceiling']:.1%} | {rounds} |"
         )
     lines += [
         "",
