@@ -257,8 +257,9 @@ def markdown(report: dict[str, Any]) -> str:
         "Engine threads matter on a small CPU: with as many threads as cores the engine keeps "
         "every core busy, so decoding, drawing and encoding (priced in the stage table below) "
         "can only take their time from it, and the pipeline cannot hide them. With one engine "
-        "thread a core is left for them, which is the situation on a GPU machine, where the "
-        "engine leaves the CPU free.",
+        "thread a core is left for them, as on a GPU machine, where the engine leaves the CPU "
+        "free; there the slowest of the other stages (each runs in one thread) bounds the rate "
+        "instead.",
         "",
         "`worker niceness` is added to the nice value of the pipeline's reader, render and "
         "writer threads (`VideoPipeline(worker_niceness=...)`, default "
