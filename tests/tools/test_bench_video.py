@@ -55,6 +55,9 @@ def test_every_combination_is_measured_and_derived_numbers_follow(
     assert [(row["batch"], row["niceness"]) for row in report["rows"]] == [
         (1, 10), (1, 0), (2, 10), (2, 0)
     ]  # fmt: skip
+    first, second = report["rows"][:2]
+    assert first["engine_fps_rounds"] == second["engine_fps_rounds"], "one engine-only run"
+    assert first["pipeline_fps_rounds"] != second["pipeline_fps_rounds"]
     for row in report["rows"]:
         assert row["threads"] == 1 and row["provider"] == "CPUExecutionProvider"
         assert len(row["engine_fps_rounds"]) == len(row["pipeline_fps_rounds"]) == 1
@@ -65,7 +68,32 @@ def test_every_combination_is_measured_and_derived_numbers_follow(
         verdict = "PASS" if row["share"] >= report["target_share"] else "MISS"
         line = f"| 1 | {row['batch']} | {row['niceness']} | {row['engine_fps']:.1f} |"
         assert any(text.startswith(line) and verdict in text for text in page.splitlines())
+    assert [row["batch"] for row in report["instant_engine"]] == [1, 2]
+    for row in report["instant_engine"]:
+        assert len(row["fps_rounds"]) == 1 and row["fps"] == row["fps_rounds"][0] > 0
+        assert row["engine_fps_limit"] == pytest.approx(row["fps"] / report["target_share"])
+        others = {stage: fps for stage, fps in row["stage_fps"].items() if stage != "inference"}
+        assert row["slowest_stage"] == min(others, key=others.__getitem__)
     assert bench_video.markdown(report) == page
+
+
+def test_the_replay_engine_gives_the_real_engines_predictions_instantly(tiny_onnx: Path) -> None:
+    engine = bench_video.OnnxEngine(tiny_onnx, ["cpu"], log=lambda message: None)
+    frame = np.random.default_rng(1).integers(0, 255, (120, 200, 3), np.uint8)
+    replay = bench_video.ReplayEngine(engine, frame)
+    expected = engine.predict([frame], score_threshold=0.0)[0]
+    replayed = replay.predict([frame, frame], score_threshold=0.0)
+    assert expected.keys() == replayed[0].keys() == replayed[1].keys()
+    compared = 0
+    for head, prediction in expected.items():
+        for name in ("boxes", "scores", "metres"):
+            if hasattr(prediction, name) and getattr(prediction, name).size:
+                for frame_predictions in replayed:
+                    np.testing.assert_allclose(
+                        getattr(frame_predictions[head], name), getattr(prediction, name), atol=1e-4
+                    )
+                compared += 1
+    assert compared >= 3
 
 
 def test_the_committed_page_is_written_from_the_committed_json() -> None:
