@@ -361,7 +361,9 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "What each pipeline stage could sustain alone (frames over its busy time, medians; the "
-        "stages overlap in threads, so the slowest bounds the end-to-end rate):",
+        "stages overlap in threads, so the slowest bounds the end-to-end rate). Busy time is "
+        "wall time inside the stage, waits for a core included: at worker niceness above 0 on "
+        "a busy CPU the worker stages wait for the engine, so their rates here read low:",
         "",
         "| engine threads | batch | worker niceness | " + " | ".join(STAGES) + " |",
         "|---:|---:|---:|" + "---:|" * len(STAGES),
