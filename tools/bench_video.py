@@ -104,9 +104,10 @@ def main() -> None:
             for batch in args.batch
             for row in measure(model, frames, video, batch, threads, *settings)
         ]
+        quiet = OnnxEngine(model, args.providers, session_config=QUIET_THREADS, log=lambda m: None)
+        replay = ReplayEngine(quiet, frames[0])
         instant = [
-            instant_engine_row(model, frames, video, args.providers, batch, args.rounds, work)
-            for batch in args.batch
+            instant_engine_row(replay, video, batch, args.rounds, work) for batch in args.batch
         ]
     report = {
         "command": "python tools/bench_video.py " + shlex.join(sys.argv[1:]),
@@ -178,9 +179,7 @@ def measure(
             "pipeline_fps": statistics.median(run["fps"]),
             "engine_fps_rounds": engine_fps,
             "pipeline_fps_rounds": run["fps"],
-            "stage_fps": {
-                stage: statistics.median(s[stage] for s in run["stages"]) for stage in STAGES
-            },
+            "stage_fps": median_stage_fps(run["stages"]),
             "engine_cpu_ms": statistics.median(engine_cpu),
             "pipeline_cpu_ms": statistics.median(run["cpu"]),
         }
@@ -209,33 +208,30 @@ class ReplayEngine(InferenceEngine):
 
 
 def instant_engine_row(
-    model: Path,
-    frames: list[np.ndarray],
-    video: Path,
-    providers: list[str],
-    batch: int,
-    rounds: int,
-    work: Path,
+    replay: ReplayEngine, video: Path, batch: int, rounds: int, work: Path
 ) -> dict[str, Any]:
-    """End-to-end FPS of the pipeline (default worker niceness) with a :class:`ReplayEngine`,
-    and the engine-only FPS above which the target cannot be met on this CPU."""
-    engine = OnnxEngine(model, providers, session_config=QUIET_THREADS, log=lambda m: None)
-    replay = ReplayEngine(engine, frames[0])
+    """End-to-end FPS of the pipeline (default worker niceness) with ``replay``, and the
+    engine-only FPS above which the target cannot be met on this CPU."""
     fps, stages = [], []
     for _ in range(rounds):
         rate, _, stage_fps = pipeline_fps_and_stages(replay, video, batch, WORKER_NICENESS, work)
         fps.append(rate)
         stages.append(stage_fps)
-    median_stages = {stage: statistics.median(s[stage] for s in stages) for stage in STAGES}
+    median_fps, median_stages = statistics.median(fps), median_stage_fps(stages)
     slowest = min((stage for stage in STAGES if stage != "inference"), key=median_stages.get)
     return {
         "batch": batch,
-        "fps": statistics.median(fps),
+        "fps": median_fps,
         "fps_rounds": fps,
         "stage_fps": median_stages,
         "slowest_stage": slowest,
-        "engine_fps_limit": statistics.median(fps) / TARGET_SHARE,
+        "engine_fps_limit": median_fps / TARGET_SHARE,
     }
+
+
+def median_stage_fps(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each stage's median over ``rounds`` of :meth:`PipelineSummary.stage_fps`."""
+    return {stage: statistics.median(fps[stage] for fps in rounds) for stage in STAGES}
 
 
 def export_demo_model(config_path: str, work: Path) -> Path:

@@ -127,6 +127,6 @@ def depth_panel(
 _TURBO_RGB = cv2.cvtColor(
     cv2.applyColorMap(np.arange(256, dtype=np.uint8)[None], cv2.COLORMAP_TURBO), cv2.COLOR_BGR2RGB
 )
-"""``(1, 256, 3)`` uint8 RGB: OpenCV's TURBO colour map as a ``cv2.LUT`` table, built once
-(the numpy float arithmetic and the per-call colour map it replaces cost 0.7 ms for a 384x216
-video inset, the table 0.1 ms)."""
+"""``(1, 256, 3)`` uint8 RGB: OpenCV's TURBO colour map as a ``cv2.LUT`` table, built once.
+With it a 384x216 video inset takes 0.26 ms instead of 0.77 ms with numpy float arithmetic and
+``applyColorMap`` per call (a one-off timing on the 2-core benchmark machine)."""

@@ -25,6 +25,7 @@ from perception.video.sources import (
     SourceInfo,
     open_source,
 )
+from perception.video.thread_priority import MAX_NICE
 from tests.video.video_files import read_jsonl, read_video, write_test_video
 
 DEPTH = {"depth": {"kind": "depth", "max_depth": 10.0}}
@@ -138,7 +139,7 @@ def test_worker_threads_run_at_a_lower_priority_and_the_caller_keeps_its_own(
     renderer = ThreadCountingRenderer()
     VideoPipeline(DepthEngine(), renderer).run(CountingSource(2), tmp_path / "v.avi", None)
     assert WORKER_NICENESS > 0
-    assert renderer.nice_values == [min(19, own + WORKER_NICENESS)] * 2
+    assert renderer.nice_values == [min(MAX_NICE, own + WORKER_NICENESS)] * 2
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
     renderer = ThreadCountingRenderer()
     equal = VideoPipeline(DepthEngine(), renderer, worker_niceness=0)
