@@ -1,7 +1,7 @@
 """End-to-end video inference against the engine alone, on the same frames, in one process.
 
 Usage: ``python tools/bench_video.py [--model model.onnx] [--video clip.mp4] [--frames 150]
-[--batch 1 4] [--threads 2 1] [--niceness 10 0] [--providers cpu] [--rounds 3]
+[--batch 1 4] [--threads 2 1] [--niceness 10/5 10/10 0/0] [--providers cpu] [--rounds 3]
 [--out benchmarks]``
 
 The video is the real highway clip (``../shared/data/udacity_highway/test_video.mp4``, 1280x720)
@@ -18,8 +18,9 @@ stages).
 - instant engine: the same pipeline with a :class:`ReplayEngine` whose network takes no time:
   what the other stages sustain, so the fastest engine for which the target can still be met.
 
-Each round times the engine alone and the pipeline at every worker niceness, in an order that
-reverses every other round; the report gives medians over rounds and end-to-end FPS as a share
+Each round times the engine alone and the pipeline at every niceness setting (``WORKERS/WRITER``:
+added to the nice value of the reader and render threads / of the writer thread), in an order
+that reverses every other round; the report gives medians over rounds and end-to-end FPS as a share
 of engine-only FPS (target: at least 85%). Writes ``video.json`` and
 ``video.md``.
 """
@@ -54,11 +55,20 @@ from perception.inference.onnx_engine import OnnxEngine
 from perception.model.build import build_model
 from perception.model.settle_batch_norm import settle_batch_norm
 from perception.synth import render_scene
-from perception.video.pipeline import QUIET_THREADS, STAGES, WORKER_NICENESS, VideoPipeline
+from perception.video.pipeline import (
+    QUIET_THREADS,
+    STAGES,
+    WORKER_NICENESS,
+    WRITER_NICENESS,
+    PipelineSummary,
+    VideoPipeline,
+)
 from perception.video.render import FrameRenderer
 from perception.video.sources import open_source
 
 REPO = Path(__file__).resolve().parent.parent
+DEFAULT_NICENESS = f"{WORKER_NICENESS}/{WRITER_NICENESS}"
+"""The pipeline's own setting, as ``--niceness`` spells it."""
 HIGHWAY = REPO.parent / "shared" / "data" / "udacity_highway" / "test_video.mp4"
 TARGET_SHARE = 0.85
 """End-to-end FPS must reach this share of engine-only FPS."""
@@ -80,10 +90,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--niceness",
-        type=int,
+        type=niceness_setting,
         nargs="+",
-        default=[WORKER_NICENESS, 0],
-        help="nice values added to the pipeline's worker threads (default: the pipeline's, then 0)",
+        default=[DEFAULT_NICENESS, f"{WORKER_NICENESS}/{WORKER_NICENESS}", "0/0"],
+        help="WORKERS/WRITER nice values added to the reader and render threads / the writer "
+        "thread (default: the pipeline's, the writer at the others' value, then 0/0)",
     )
     parser.add_argument(
         "--providers", nargs="+", default=["cpu"], help="ONNX Runtime preference (default: cpu)"
@@ -133,6 +144,14 @@ def main() -> None:
     print(markdown(report))
 
 
+def niceness_setting(text: str) -> str:
+    """``WORKERS/WRITER`` (two integers >= 0), normalised; argparse reports a ValueError."""
+    workers, writer = (int(part) for part in text.split("/"))
+    if workers < 0 or writer < 0:
+        raise ValueError(f"nice values must be >= 0, got {text}")
+    return f"{workers}/{writer}"
+
+
 def measure(
     model: Path,
     frames: list[np.ndarray],
@@ -140,22 +159,22 @@ def measure(
     batch: int,
     threads: int,
     providers: list[str],
-    nicenesses: list[int],
+    nicenesses: list[str],
     rounds: int,
     work: Path,
 ) -> list[dict[str, Any]]:
-    """One row per worker niceness for one batch size and thread count. Each round times the
-    engine alone and the pipeline at every niceness, in an order reversed every other round, so
+    """One row per niceness setting for one batch size and thread count. Each round times the
+    engine alone and the pipeline at every setting, in an order reversed every other round, so
     the rows share the engine-only runs and whatever drift the machine has."""
     engine = OnnxEngine(
         model, providers, threads=threads, session_config=QUIET_THREADS, log=lambda m: None
     )
     engine_fps: list[float] = []
     engine_cpu: list[float] = []
-    runs: dict[int, dict[str, list[Any]]] = {
-        niceness: {"fps": [], "cpu": [], "stages": []} for niceness in nicenesses
+    runs: dict[str, dict[str, list[Any]]] = {
+        niceness: {"fps": [], "cpu": [], "stages": [], "drain": []} for niceness in nicenesses
     }
-    order: list[int | None] = [None, *nicenesses]  # None: the engine alone
+    order: list[str | None] = [None, *nicenesses]  # None: the engine alone
     for round_index in range(rounds):
         for niceness in order if round_index % 2 == 0 else order[::-1]:
             if niceness is None:
@@ -163,10 +182,11 @@ def measure(
                 engine_fps.append(fps)
                 engine_cpu.append(cpu_ms)
             else:
-                fps, cpu_ms, stages = pipeline_fps_and_stages(engine, video, batch, niceness, work)
-                runs[niceness]["fps"].append(fps)
+                summary, cpu_ms = run_pipeline(engine, video, batch, niceness, work)
+                runs[niceness]["fps"].append(summary.fps)
                 runs[niceness]["cpu"].append(cpu_ms)
-                runs[niceness]["stages"].append(stages)
+                runs[niceness]["stages"].append(summary.stage_fps())
+                runs[niceness]["drain"].append(summary.drain_seconds)
     cores = os.cpu_count() or 1
     rows = []
     for niceness, run in runs.items():
@@ -182,6 +202,7 @@ def measure(
             "stage_fps": median_stage_fps(run["stages"]),
             "engine_cpu_ms": statistics.median(engine_cpu),
             "pipeline_cpu_ms": statistics.median(run["cpu"]),
+            "drain_ms": 1000 * statistics.median(run["drain"]),
         }
         row["share"] = row["pipeline_fps"] / row["engine_fps"]
         row["engine_cores_busy"] = row["engine_cpu_ms"] * row["engine_fps"] / 1000
@@ -210,13 +231,13 @@ class ReplayEngine(InferenceEngine):
 def instant_engine_row(
     replay: ReplayEngine, video: Path, batch: int, rounds: int, work: Path
 ) -> dict[str, Any]:
-    """End-to-end FPS of the pipeline (default worker niceness) with ``replay``, and the
+    """End-to-end FPS of the pipeline (its default niceness) with ``replay``, and the
     engine-only FPS above which the target cannot be met on this CPU."""
     fps, stages = [], []
     for _ in range(rounds):
-        rate, _, stage_fps = pipeline_fps_and_stages(replay, video, batch, WORKER_NICENESS, work)
-        fps.append(rate)
-        stages.append(stage_fps)
+        summary, _ = run_pipeline(replay, video, batch, DEFAULT_NICENESS, work)
+        fps.append(summary.fps)
+        stages.append(summary.stage_fps())
     median_fps, median_stages = statistics.median(fps), median_stage_fps(stages)
     slowest = min((stage for stage in STAGES if stage != "inference"), key=median_stages.get)
     return {
@@ -280,19 +301,24 @@ def engine_only_fps(
     return len(frames) / (time.perf_counter() - started), cpu_ms
 
 
-def pipeline_fps_and_stages(
-    engine: InferenceEngine, video: Path, batch: int, niceness: int, work: Path
-) -> tuple[float, float, dict[str, float]]:
-    """End-to-end FPS of the pipeline from ``video`` to an annotated video and JSON lines, the
-    process's CPU milliseconds per frame, and each stage's FPS."""
-    renderer = FrameRenderer(engine.heads)
+def run_pipeline(
+    engine: InferenceEngine, video: Path, batch: int, niceness: str, work: Path
+) -> tuple[PipelineSummary, float]:
+    """The pipeline's summary of a run from ``video`` to an annotated video and JSON lines, with
+    the ``WORKERS/WRITER`` ``niceness``, and the process's CPU milliseconds per frame."""
+    workers, writer = (int(part) for part in niceness.split("/"))
     pipeline = VideoPipeline(
-        engine, renderer, batch_size=batch, warn=lambda message: None, worker_niceness=niceness
+        engine,
+        FrameRenderer(engine.heads),
+        batch_size=batch,
+        warn=lambda message: None,
+        worker_niceness=workers,
+        writer_niceness=writer,
     )
     cpu_started = time.process_time()
     summary = pipeline.run(open_source(str(video)), work / "out.mp4", work / "out.jsonl")
     cpu_ms = 1000 * (time.process_time() - cpu_started) / summary.frames_processed
-    return summary.fps, cpu_ms, summary.stage_fps()
+    return summary, cpu_ms
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -310,7 +336,7 @@ def markdown(report: dict[str, Any]) -> str:
         "End to end: `VideoPipeline` from the file to an annotated mp4v video and JSON lines "
         "(decoding, the engine, drawing and encoding in their own threads). Medians over "
         f"{report['rounds']} rounds; each round times the engine alone and the pipeline at "
-        "every worker niceness, in an order reversed every other round, so the rows of one "
+        "every niceness setting, in an order reversed every other round, so the rows of one "
         "batch size and thread count share their engine-only runs; the run took "
         f"{report['wall_seconds'] / 60:.1f} min. ONNX Runtime runs with "
         "`session.intra_op.allow_spinning=0` in both, so its idle threads do not spin on cores "
@@ -323,10 +349,13 @@ def markdown(report: dict[str, Any]) -> str:
         "free; there the slowest of the other stages (each runs in one thread) bounds the rate "
         "instead.",
         "",
-        "`worker niceness` is added to the nice value of the pipeline's reader, render and "
-        "writer threads (`VideoPipeline(worker_niceness=...)`, default "
-        f"{WORKER_NICENESS}): they then take the CPU time the engine's threads leave instead of "
-        "stalling them; 0 runs them at the engine's priority.",
+        "`niceness` is added to the nice value of the pipeline's reader and render threads / of "
+        "its writer thread (`VideoPipeline(worker_niceness=..., writer_niceness=...)`, default "
+        f"{DEFAULT_NICENESS}): they then take the CPU time the engine's threads leave instead of "
+        "stalling them; 0/0 runs them at the engine's priority. The writer gets less: encoding "
+        "is the slowest of those stages and runs in one thread, and when it falls behind, its "
+        "backlog is encoded after the engine's last frame with a core idle. `drain ms` is that "
+        "time: from the engine's last batch to the end of the run.",
         "",
         "CPU time sets a ceiling. `CPU ms/frame` is the process's CPU time (every thread) per "
         "frame; `cores busy` is how many cores the engine alone keeps busy. However the stages "
@@ -334,11 +363,11 @@ def markdown(report: dict[str, Any]) -> str:
         "per frame, so the share cannot exceed `ceiling` = cores / (end-to-end CPU ms per frame "
         "x engine-only FPS) (capped at 100%).",
         "",
-        "| engine threads | batch | worker niceness | engine only FPS | end to end FPS | share "
-        "| target "
+        "| engine threads | batch | niceness | engine only FPS | end to end FPS | share "
+        "| target | drain ms "
         "| CPU ms/frame (engine / end to end) | cores busy | ceiling "
         "| rounds (engine / end to end) |",
-        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for row in report["rows"]:
         verdict = "PASS" if row["share"] >= report["target_share"] else "MISS"
@@ -351,6 +380,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {row['threads']} | {row['batch']} | {row['niceness']} | {row['engine_fps']:.1f} | "
             f"{row['pipeline_fps']:.1f} | "
             f"{row['share']:.1%} | {verdict} (>= {report['target_share']:.0%}) | "
+            f"{row['drain_ms']:.0f} | "
             f"{row['engine_cpu_ms']:.1f} / {row['pipeline_cpu_ms']:.1f} | "
             f"{row['engine_cores_busy']:.2f} | {row['cpu_ceiling']:.1%} | {rounds} |"
         )
@@ -358,10 +388,10 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "What each pipeline stage could sustain alone (frames over its busy time, medians; the "
         "stages overlap in threads, so the slowest bounds the end-to-end rate). Busy time is "
-        "wall time inside the stage, waits for a core included: at worker niceness above 0 on "
-        "a busy CPU the worker stages wait for the engine, so their rates here read low:",
+        "wall time inside the stage, waits for a core included: at a niceness above 0 on a busy "
+        "CPU the worker stages wait for the engine, so their rates here read low:",
         "",
-        "| engine threads | batch | worker niceness | " + " | ".join(STAGES) + " |",
+        "| engine threads | batch | niceness | " + " | ".join(STAGES) + " |",
         "|---:|---:|---:|" + "---:|" * len(STAGES),
     ]
     for row in report["rows"]:
@@ -371,7 +401,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "With an engine that takes no time (the real model's outputs for one frame, replayed; "
         "letterboxing and decoding are real), the pipeline runs at what its other stages "
-        f"sustain on this CPU (worker niceness {WORKER_NICENESS}): the most any engine, however "
+        f"sustain on this CPU (niceness {DEFAULT_NICENESS}): the most any engine, however "
         "fast (a GPU's), can reach through it here. An engine faster than that rate divided by "
         f"{report['target_share']:.0%} cannot meet the target on this CPU.",
         "",

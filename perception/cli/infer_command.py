@@ -118,7 +118,7 @@ def output_paths(spec: str, name: str, out: str | None, jsonl: str | None) -> tu
 
 
 def summary_text(summary: PipelineSummary, video: Path, jsonl: Path) -> str:
-    """The end-of-run report: frames, overall FPS and each stage's FPS."""
+    """The end-of-run report: frames, overall FPS, each stage's FPS and the drain time."""
     lines = [
         f"{'interrupted' if summary.interrupted else 'processed'}: {summary.frames_processed} "
         f"frames of {summary.source} in {summary.seconds:.1f} s ({summary.fps:.1f} FPS); "
@@ -128,6 +128,10 @@ def summary_text(summary: PipelineSummary, video: Path, jsonl: Path) -> str:
     rates = summary.stage_fps()
     for stage in STAGES:
         lines.append(f"{stage:<12}{summary.stage_seconds[stage]:>7.2f}{rates[stage]:>8.1f}")
+    lines.append(
+        f"drain: {summary.drain_seconds:.2f} s after the engine's last batch "
+        "(drawing and encoding what it left)"
+    )
     lines.append(f"video: {video}")
     lines.append(f"predictions: {jsonl}")
     return "\n".join(lines)

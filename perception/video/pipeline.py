@@ -48,8 +48,15 @@ instead of spinning on the cores that decoding, drawing and encoding need
 (benchmarks/video.md)."""
 
 WORKER_NICENESS = 10
-"""Nice value added to the pipeline's reader, render and writer threads (Linux): the engine's
-threads win contested CPU time (benchmarks/video.md)."""
+"""Nice value added to the pipeline's reader and render threads (Linux): the engine's threads win
+contested CPU time (benchmarks/video.md)."""
+
+WRITER_NICENESS = 5
+"""Nice value added to the writer thread (Linux). Less than :data:`WORKER_NICENESS`: encoding is
+the slowest of the other stages and runs in one thread, and at nice 10 it fell behind while the
+engine ran, so its backlog (up to the output queue) was encoded after the engine's last frame
+with a core idle: on 2 cores, 720p, batch 1, a drain of 138 ms against 12 ms at nice 5
+(benchmarks/video.md)."""
 
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".avi": "MJPG"}
 """Annotated video containers and their codecs (OpenCV's wheels cannot encode H.264)."""
@@ -63,7 +70,8 @@ _POLL_SECONDS = 0.1
 @dataclass
 class PipelineSummary:
     """What a run did. ``stage_seconds`` are the summed busy times of each stage; stages overlap
-    in threads, so they add up to more than ``seconds``."""
+    in threads, so they add up to more than ``seconds``. ``drain_seconds`` is the part of
+    ``seconds`` after the engine's last batch: drawing and encoding what it left behind."""
 
     source: str
     frames_read: int = 0
@@ -71,6 +79,7 @@ class PipelineSummary:
     frames_skipped: int = 0
     frames_dropped: int = 0
     seconds: float = 0.0
+    drain_seconds: float = 0.0
     interrupted: bool = False
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
@@ -134,10 +143,10 @@ class VideoPipeline:
         opencv_threads: OpenCV's thread count while the pipeline runs (restored after); None
             leaves it alone. The default 1 keeps OpenCV's worker pool, whose idle workers
             busy-wait, off the cores the engine needs: the stages already run in parallel.
-        worker_niceness: added to the nice value of the reader, render and writer threads (on
-            Linux; 0 leaves them alone). They then take only the CPU time the engine's threads
-            leave, instead of stalling the engine when the cores are all busy
-            (benchmarks/video.md).
+        worker_niceness: added to the nice value of the reader and render threads (on Linux; 0
+            leaves them alone). They then take only the CPU time the engine's threads leave,
+            instead of stalling the engine when the cores are all busy (benchmarks/video.md).
+        writer_niceness: the same for the writer thread; see :data:`WRITER_NICENESS`.
     """
 
     def __init__(
@@ -150,6 +159,7 @@ class VideoPipeline:
         warn: Callable[[str], None] = print,
         opencv_threads: int | None = 1,
         worker_niceness: int = WORKER_NICENESS,
+        writer_niceness: int = WRITER_NICENESS,
     ) -> None:
         if batch_size < 1:
             raise PerceptionError(f"batch size must be at least 1, got {batch_size}")
@@ -160,9 +170,11 @@ class VideoPipeline:
         self.queue_frames = max(queue_frames, 2 * batch_size)
         self.warn = warn
         self.opencv_threads = opencv_threads
-        if worker_niceness < 0:
-            raise PerceptionError(f"worker niceness must be at least 0, got {worker_niceness}")
+        for name, niceness in (("worker", worker_niceness), ("writer", writer_niceness)):
+            if niceness < 0:
+                raise PerceptionError(f"{name} niceness must be at least 0, got {niceness}")
         self.worker_niceness = worker_niceness
+        self.writer_niceness = writer_niceness
 
     def run(
         self,
@@ -221,10 +233,16 @@ class _Run:
     # -- main thread ----------------------------------------------------------------------------
 
     def execute(self, progress: Callable[[int], None] | None) -> None:
+        workers, writer = self.pipeline.worker_niceness, self.pipeline.writer_niceness
         threads = [
-            threading.Thread(target=self._guard, args=("reader", self._read), daemon=True),
-            threading.Thread(target=self._guard, args=("renderer", self._render), daemon=True),
-            threading.Thread(target=self._guard, args=("writer", self._write), daemon=True),
+            threading.Thread(
+                target=self._guard, args=(name, work, niceness), name=f"video-{name}", daemon=True
+            )
+            for name, work, niceness in (
+                ("reader", self._read, workers),
+                ("renderer", self._render, workers),
+                ("writer", self._write, writer),
+            )
         ]
         for thread in threads:
             thread.start()
@@ -237,8 +255,11 @@ class _Run:
             self.failure.record("inference", error)
             self.stop.set()
         finally:
+            engine_done = time.perf_counter()
             self._drain(threads)
-            self.summary.seconds = time.perf_counter() - self.started
+            finished = time.perf_counter()
+            self.summary.seconds = finished - self.started
+            self.summary.drain_seconds = finished - engine_done
         self.failure.raise_if_any()
 
     def _drain(self, threads: list[threading.Thread]) -> None:
@@ -295,10 +316,10 @@ class _Run:
 
     # -- worker threads -------------------------------------------------------------------------
 
-    def _guard(self, where: str, work: Callable[[], None]) -> None:
+    def _guard(self, where: str, work: Callable[[], None], niceness: int) -> None:
         try:
-            if self.pipeline.worker_niceness:
-                lower_this_thread(self.pipeline.worker_niceness)
+            if niceness:
+                lower_this_thread(niceness)
             work()
         except BaseException as error:
             self.failure.record(where, error)

@@ -39,7 +39,7 @@ def bench(tiny_onnx: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[di
     argv = [
         "bench_video.py", "--model", str(tiny_onnx), "--video", str(clip),
         "--frames", str(FRAMES), "--batch", "1", "2", "--threads", "1",
-        "--niceness", "10", "0", "--rounds", "1", "--out", str(work),
+        "--niceness", "10/5", "0/0", "--rounds", "1", "--out", str(work),
     ]  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "argv", argv)
@@ -53,7 +53,7 @@ def test_every_combination_is_measured_and_derived_numbers_follow(
     report, page = bench
     assert report["video"]["frames"] == FRAMES and report["video"]["size"] == [96, 160]
     assert [(row["batch"], row["niceness"]) for row in report["rows"]] == [
-        (1, 10), (1, 0), (2, 10), (2, 0)
+        (1, "10/5"), (1, "0/0"), (2, "10/5"), (2, "0/0")
     ]  # fmt: skip
     first, second = report["rows"][:2]
     assert first["engine_fps_rounds"] == second["engine_fps_rounds"], "one engine-only run"
@@ -62,6 +62,7 @@ def test_every_combination_is_measured_and_derived_numbers_follow(
         assert row["threads"] == 1 and row["provider"] == "CPUExecutionProvider"
         assert len(row["engine_fps_rounds"]) == len(row["pipeline_fps_rounds"]) == 1
         assert row["engine_fps"] > 0 and row["pipeline_fps"] > 0
+        assert 0 < row["drain_ms"] < 1000 * FRAMES / row["pipeline_fps"], "part of the run"
         assert row["share"] == pytest.approx(row["pipeline_fps"] / row["engine_fps"])
         ceiling = report["machine"]["cores"] * 1000 / row["pipeline_cpu_ms"] / row["engine_fps"]
         assert row["cpu_ceiling"] == pytest.approx(min(1.0, ceiling))

@@ -16,7 +16,7 @@ import pytest
 
 from perception.errors import PerceptionError
 from perception.inference.engine import InferenceEngine
-from perception.video.pipeline import WORKER_NICENESS, VideoPipeline
+from perception.video.pipeline import WORKER_NICENESS, WRITER_NICENESS, VideoPipeline
 from perception.video.render import FrameRenderer
 from perception.video.sources import (
     DECODE_THREADS,
@@ -62,6 +62,20 @@ class CountingSource(FrameSource):
             yield index, np.full((32, 48, 3), index % 256, np.uint8)
 
 
+class SlowRenderer(FrameRenderer):
+    """Takes ``seconds`` per frame."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(DEPTH)
+        self.seconds = seconds
+
+    def render(
+        self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
+    ) -> np.ndarray:
+        time.sleep(self.seconds)
+        return super().render(frame, predictions, fps, in_place)
+
+
 class BrokenRenderer(FrameRenderer):
     def render(
         self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
@@ -97,21 +111,37 @@ def test_an_error_in_a_thread_stops_the_run_and_leaves_no_output(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
-class ThreadCountingRenderer(FrameRenderer):
-    """Records OpenCV's thread count and the rendering thread's nice value each time it renders
-    (the nice value only on Linux)."""
+def nice_values_once_settled(expected: dict[str, int], seconds: float = 5.0) -> dict[str, int]:
+    """The nice values of the live threads named in ``expected``, polled until they equal it or
+    ``seconds`` pass (a worker lowers its priority first thing, but after it has started)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        observed = {
+            thread.name: os.getpriority(os.PRIO_PROCESS, thread.native_id or 0)
+            for thread in threading.enumerate()
+            if thread.name in expected
+        }
+        if observed == expected or time.monotonic() > deadline:
+            return observed
+        time.sleep(0.01)
 
-    def __init__(self) -> None:
+
+class ThreadCountingRenderer(FrameRenderer):
+    """Records OpenCV's thread count each time it renders and, given the nice values expected of
+    the pipeline's threads (Linux), the values it finds."""
+
+    def __init__(self, expected_nice_values: dict[str, int] | None = None) -> None:
         super().__init__(DEPTH)
         self.opencv_threads: list[int] = []
-        self.nice_values: list[int] = []
+        self.expected_nice_values = expected_nice_values
+        self.nice_values: list[dict[str, int]] = []
 
     def render(
         self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
     ) -> np.ndarray:
         self.opencv_threads.append(cv2.getNumThreads())
-        if sys.platform == "linux":
-            self.nice_values.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        if self.expected_nice_values is not None:
+            self.nice_values.append(nice_values_once_settled(self.expected_nice_values))
         return super().render(frame, predictions, fps, in_place)
 
 
@@ -136,20 +166,34 @@ def test_worker_threads_run_at_a_lower_priority_and_the_caller_keeps_its_own(
     tmp_path: Path,
 ) -> None:
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    renderer = ThreadCountingRenderer()
-    VideoPipeline(DepthEngine(), renderer).run(CountingSource(2), tmp_path / "v.avi", None)
-    assert WORKER_NICENESS > 0
-    assert renderer.nice_values == [min(MAX_NICE, own + WORKER_NICENESS)] * 2
+    assert 0 < WRITER_NICENESS < WORKER_NICENESS, "the writer, the slowest worker, keeps up"
+    lowered = {
+        "video-reader": min(MAX_NICE, own + WORKER_NICENESS),
+        "video-renderer": min(MAX_NICE, own + WORKER_NICENESS),
+        "video-writer": min(MAX_NICE, own + WRITER_NICENESS),
+    }
+    slow = CountingSource(3, period=0.2)  # the reader is still reading when frame 0 is drawn
+    renderer = ThreadCountingRenderer(lowered)
+    VideoPipeline(DepthEngine(), renderer).run(slow, tmp_path / "v.avi", None)
+    assert renderer.nice_values[0] == lowered
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
-    renderer = ThreadCountingRenderer()
-    equal = VideoPipeline(DepthEngine(), renderer, worker_niceness=0)
-    equal.run(CountingSource(2), tmp_path / "w.avi", None)
-    assert renderer.nice_values == [own, own]
+    renderer = ThreadCountingRenderer(dict.fromkeys(lowered, own))
+    equal = VideoPipeline(DepthEngine(), renderer, worker_niceness=0, writer_niceness=0)
+    equal.run(CountingSource(3, period=0.2), tmp_path / "w.avi", None)
+    assert renderer.nice_values[0] == dict.fromkeys(lowered, own)
 
 
-def test_a_negative_worker_niceness_is_refused() -> None:
-    with pytest.raises(PerceptionError, match="niceness must be at least 0, got -1"):
-        VideoPipeline(DepthEngine(), FrameRenderer(DEPTH), worker_niceness=-1)
+@pytest.mark.parametrize("setting", ["worker", "writer"])
+def test_a_negative_niceness_is_refused(setting: str) -> None:
+    with pytest.raises(PerceptionError, match=f"{setting} niceness must be at least 0, got -1"):
+        VideoPipeline(DepthEngine(), FrameRenderer(DEPTH), **{f"{setting}_niceness": -1})
+
+
+def test_the_drain_is_the_time_after_the_engine_s_last_batch(tmp_path: Path) -> None:
+    pipeline = VideoPipeline(DepthEngine(), SlowRenderer(seconds=0.05), batch_size=4)
+    summary = pipeline.run(CountingSource(4), tmp_path / "v.avi", None)
+    # one batch: at most the first frame is drawn before the engine's loop ends
+    assert 3 * 0.05 <= summary.drain_seconds < summary.seconds
 
 
 def test_video_files_are_decoded_on_one_thread(tmp_path: Path) -> None:
