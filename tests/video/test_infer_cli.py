@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -80,6 +81,8 @@ def test_infer_annotates_a_synthetic_video(
     assert "processed: 12 frames" in result.stdout
     for stage in ("decode", "preprocess", "inference", "postprocess", "render", "encode"):
         assert f"\n{stage} " in result.stdout, stage
+    drain = re.search(r"\ndrain: (\d+\.\d\d) s after the engine's last batch", result.stdout)
+    assert drain is not None and float(drain.group(1)) >= 0
     frames_in, fps_in = read_video(driving_video)
     frames_out, fps_out = read_video(out)
     assert len(frames_out) == len(frames_in) == 12
