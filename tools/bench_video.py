@@ -144,11 +144,18 @@ def main() -> None:
     print(markdown(report))
 
 
-def niceness_setting(text: str) -> str:
-    """``WORKERS/WRITER`` (two integers >= 0), normalised; argparse reports a ValueError."""
-    workers, writer = (int(part) for part in text.split("/"))
+def niceness_pair(setting: str) -> tuple[int, int]:
+    """``(workers, writer)`` of a ``WORKERS/WRITER`` setting (two integers >= 0); a ValueError
+    otherwise."""
+    workers, writer = (int(part) for part in setting.split("/"))
     if workers < 0 or writer < 0:
-        raise ValueError(f"nice values must be >= 0, got {text}")
+        raise ValueError(f"nice values must be >= 0, got {setting}")
+    return workers, writer
+
+
+def niceness_setting(text: str) -> str:
+    """``--niceness`` values normalised to ``WORKERS/WRITER``; argparse reports a ValueError."""
+    workers, writer = niceness_pair(text)
     return f"{workers}/{writer}"
 
 
@@ -306,7 +313,7 @@ def run_pipeline(
 ) -> tuple[PipelineSummary, float]:
     """The pipeline's summary of a run from ``video`` to an annotated video and JSON lines, with
     the ``WORKERS/WRITER`` ``niceness``, and the process's CPU milliseconds per frame."""
-    workers, writer = (int(part) for part in niceness.split("/"))
+    workers, writer = niceness_pair(niceness)
     pipeline = VideoPipeline(
         engine,
         FrameRenderer(engine.heads),
