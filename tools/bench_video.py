@@ -275,7 +275,7 @@ def looped_video(clip: Path, frames: int, path: Path) -> tuple[Path, str]:
     """``frames`` frames of ``clip`` repeated (or of rendered 720p scenes) as an mp4v video."""
     if clip.is_file():
         source = open_source(str(clip))
-        images = [frame for _, frame in source.frames() if frame is not None]
+        images = [frame.image for frame in source.frames() if frame.image is not None]
         fps, origin = source.info.fps, f"{clip.name}, looped"
     else:
         config = SynthConfig(height=720, width=1280)
@@ -293,7 +293,7 @@ def looped_video(clip: Path, frames: int, path: Path) -> tuple[Path, str]:
 
 def decoded_frames(video: Path) -> list[np.ndarray]:
     source = open_source(str(video))
-    return [frame for _, frame in source.frames() if frame is not None]
+    return [frame.image for frame in source.frames() if frame.image is not None]
 
 
 def engine_only_fps(

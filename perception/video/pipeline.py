@@ -104,6 +104,7 @@ class _Frame:
     letterboxing overlaps the network's run): ``network_input (1, 3, H, W)`` float32."""
 
     index: int
+    seconds: float
     frame: np.ndarray
     network_input: np.ndarray
     window: LetterboxWindow
@@ -282,6 +283,7 @@ class _Run:
             if not batch:
                 return
             indices = [item.index for item in batch]
+            shown_at = [item.seconds for item in batch]
             images = [item.frame for item in batch]
             started = time.perf_counter()
             inputs = (  # a single frame's input is the batch already: no copy
@@ -295,7 +297,7 @@ class _Run:
             predictions = engine.decode(outputs, windows, self.pipeline.score_threshold)
             times["inference"] += inferred - started
             times["postprocess"] += time.perf_counter() - inferred
-            self._put(self.results, (indices, images, predictions))
+            self._put(self.results, (indices, shown_at, images, predictions))
             self.summary.frames_processed += len(batch)
             if progress is not None:
                 progress(len(batch))
@@ -335,7 +337,7 @@ class _Run:
                 summary.stage_seconds["decode"] += time.perf_counter() - started
                 if item is None:
                     break
-                index, frame = item
+                index, frame, seconds = item
                 summary.frames_read += 1
                 if frame is None:
                     summary.frames_skipped += 1
@@ -352,22 +354,21 @@ class _Run:
                     with contextlib.suppress(queue.Empty):
                         self.frames.get_nowait()
                         summary.frames_dropped += 1
-                self._put(self.frames, _Frame(index, frame, network_input, windows[0]))
+                self._put(self.frames, _Frame(index, seconds, frame, network_input, windows[0]))
         finally:
             self.source.close()
             self._put(self.frames, _END)  # gives up when stopped: nobody reads frames then
 
     def _render(self) -> None:
-        renderer, fps = self.pipeline.renderer, self.source.info.fps
-        times = self.summary.stage_seconds
+        renderer, times = self.pipeline.renderer, self.summary.stage_seconds
         while True:
             item = self._get(self.results, until_end=True)
             if item is _END:
                 break
-            for index, frame, predictions in zip(*item, strict=True):
+            for index, seconds, frame, predictions in zip(*item, strict=True):
                 started = time.perf_counter()
                 line = (
-                    json.dumps(frame_record(index, index / fps, predictions))
+                    json.dumps(frame_record(index, seconds, predictions))
                     if self.jsonl_temp
                     else None
                 )

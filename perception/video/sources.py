@@ -2,18 +2,24 @@
 
 :func:`open_source` decides from the SOURCE argument and fails at once, naming it, when the source
 cannot be opened or yields no decodable first frame. :meth:`FrameSource.frames` then yields
-``(index, frame)`` pairs with ``frame`` ``(H, W, 3)`` uint8 BGR, or ``None`` for a frame that
-could not be decoded (the caller skips and counts it).
+:class:`SourceFrame` ``(index, image, seconds)`` with ``image`` ``(H, W, 3)`` uint8 BGR, or
+``None`` for a frame that could not be decoded (the caller skips and counts it).
+
+``seconds`` is when the frame is shown: a video file's own timestamp (so variable-frame-rate
+files are timed right), ``index / fps`` where the file has none; for a camera or stream, the time
+from reading its first frame to reading this one; ``index / IMAGE_FPS`` for image files.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -50,15 +56,23 @@ class SourceInfo:
     live: bool
 
 
+class SourceFrame(NamedTuple):
+    """Frame ``index`` of a source: ``image`` ``(H, W, 3)`` uint8 BGR, or ``None`` when it could
+    not be decoded, shown at ``seconds`` (see the module docstring)."""
+
+    index: int
+    image: np.ndarray | None
+    seconds: float
+
+
 class FrameSource(ABC):
     """An opened source of frames."""
 
     info: SourceInfo
 
     @abstractmethod
-    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
-        """``(index, frame)`` in order; ``frame`` is ``(H, W, 3)`` uint8 BGR or ``None`` when
-        frame ``index`` could not be decoded."""
+    def frames(self) -> Iterator[SourceFrame]:
+        """The frames in order, undecodable ones included (as ``image=None``)."""
 
     def close(self) -> None:  # noqa: B027 (image files hold nothing open)
         """Release the underlying device or file."""
@@ -99,7 +113,8 @@ class CaptureSource(FrameSource):
         if not ok or first is None:
             self._capture.release()
             raise InputFileError(f"{name}: no frame could be decoded from the start of it")
-        self._first: np.ndarray | None = first
+        self._first_read = time.monotonic()
+        self._live = live
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         fps = float(self._capture.get(cv2.CAP_PROP_FPS))
         self.info = SourceInfo(
@@ -110,17 +125,27 @@ class CaptureSource(FrameSource):
             frame_count=None if live or count <= 0 else count,
             live=live,
         )
+        self._first: SourceFrame | None = SourceFrame(0, first, self._seconds(0))
 
     @property
     def decoder_threads(self) -> int:
         """The decoder's thread count as OpenCV reports it (-1 where the backend cannot tell)."""
         return int(self._capture.get(cv2.CAP_PROP_N_THREADS))
 
-    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+    def _seconds(self, index: int) -> float:
+        """When frame ``index``, just read, is shown: for a file its presentation timestamp
+        (``index / fps`` where the file has none: OpenCV reports 0 after the first frame); for a
+        camera or stream the time since its first frame was read."""
+        if self._live:
+            return time.monotonic() - self._first_read
+        timestamp = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
+        return timestamp if timestamp > 0 or index == 0 else index / self.info.fps
+
+    def frames(self) -> Iterator[SourceFrame]:
         if self._first is None:
             raise RuntimeError(f"{self.info.name}: frames() can be iterated once")
         first, self._first = self._first, None
-        yield 0, first
+        yield first
         index, failures = 1, 0
         known_end = self.info.frame_count
         while failures < MAX_CONSECUTIVE_FAILURES:
@@ -129,12 +154,12 @@ class CaptureSource(FrameSource):
             ok, frame = self._capture.read()
             if ok and frame is not None:
                 failures = 0
-                yield index, frame
+                yield SourceFrame(index, frame, self._seconds(index))
             else:
                 if known_end is None and not self.info.live:
                     return
                 failures += 1
-                yield index, None
+                yield SourceFrame(index, None, index / self.info.fps)
             index += 1
 
     def close(self) -> None:
@@ -163,9 +188,9 @@ class ImageFilesSource(FrameSource):
             live=False,
         )
 
-    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+    def frames(self) -> Iterator[SourceFrame]:
         for index, path in enumerate(self._files):
-            yield index, cv2.imread(str(path), cv2.IMREAD_COLOR)
+            yield SourceFrame(index, cv2.imread(str(path), cv2.IMREAD_COLOR), index / IMAGE_FPS)
 
 
 def open_source(spec: str) -> FrameSource:

@@ -20,13 +20,15 @@ from perception.video.pipeline import WORKER_NICENESS, WRITER_NICENESS, VideoPip
 from perception.video.render import FrameRenderer
 from perception.video.sources import (
     DECODE_THREADS,
+    IMAGE_FPS,
     CaptureSource,
     FrameSource,
+    SourceFrame,
     SourceInfo,
     open_source,
 )
 from perception.video.thread_priority import MAX_NICE
-from tests.video.video_files import read_jsonl, read_video, write_test_video
+from tests.video.video_files import read_jsonl, read_video, retime_mp4, write_test_video
 
 DEPTH = {"depth": {"kind": "depth", "max_depth": 10.0}}
 
@@ -56,10 +58,10 @@ class CountingSource(FrameSource):
         self.count, self.period = count, period
         self.info = SourceInfo("counting", 48, 32, 10.0, None if live else count, live)
 
-    def frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+    def frames(self) -> Iterator[SourceFrame]:
         for index in range(self.count):
             time.sleep(self.period)
-            yield index, np.full((32, 48, 3), index % 256, np.uint8)
+            yield SourceFrame(index, np.full((32, 48, 3), index % 256, np.uint8), index / 10.0)
 
 
 class SlowRenderer(FrameRenderer):
@@ -206,3 +208,56 @@ def test_video_files_are_decoded_on_one_thread(tmp_path: Path) -> None:
         assert len(list(source.frames())) == 3
     finally:
         source.close()
+
+
+VARIABLE_PERIODS = [0.5, 1.5, 0.5, 1.5, 1.0, 1.0]
+"""Frame periods (of 0.1 s) of the variable-frame-rate test video: shown at 0, 0.05, 0.2, 0.25,
+0.4 and 0.5 s, where ``index / fps`` would say 0, 0.1, ..., 0.5."""
+
+
+def variable_rate_video(path: Path) -> Path:
+    frames = [np.full((32, 48, 3), 40 * i, np.uint8) for i in range(len(VARIABLE_PERIODS))]
+    return retime_mp4(write_test_video(path, frames, fps=10.0), VARIABLE_PERIODS)
+
+
+def test_a_variable_rate_file_s_frames_carry_its_own_timestamps(tmp_path: Path) -> None:
+    source = open_source(str(variable_rate_video(tmp_path / "vfr.mp4")))
+    try:
+        frames = list(source.frames())
+    finally:
+        source.close()
+    assert [frame.index for frame in frames] == list(range(6))
+    assert [frame.seconds for frame in frames] == pytest.approx([0, 0.05, 0.2, 0.25, 0.4, 0.5])
+    assert [int(frame.image.mean()) for frame in frames] == pytest.approx(
+        [40 * i for i in range(6)], abs=3
+    ), "the frames themselves are untouched"
+
+
+def test_the_json_lines_give_each_frame_s_timestamp_at_any_stride(tmp_path: Path) -> None:
+    video = variable_rate_video(tmp_path / "vfr.mp4")
+    pipeline = VideoPipeline(DepthEngine(), FrameRenderer(DEPTH), batch_size=2)
+    pipeline.run(open_source(str(video)), None, tmp_path / "p.jsonl", stride=2)
+    records = read_jsonl(tmp_path / "p.jsonl")
+    assert [(record["frame"], record["time"]) for record in records] == [
+        (0, 0.0), (2, 0.2), (4, 0.4)
+    ]  # fmt: skip
+
+
+def test_a_live_source_times_frames_from_its_first_read(tmp_path: Path) -> None:
+    path = write_test_video(tmp_path / "clip.avi", [np.zeros((32, 48, 3), np.uint8)] * 4)
+    source = CaptureSource(str(path), "camera stand-in", live=True)
+    opened = time.monotonic()
+    time.sleep(0.05)
+    try:
+        seconds = [frame.seconds for frame in source.frames()][:4]
+    finally:
+        source.close()
+    assert seconds[0] < 0.05 <= seconds[1] <= time.monotonic() - opened + 0.05
+    assert seconds == sorted(seconds), "arrival times only grow"
+
+
+def test_image_files_are_timed_at_the_folder_frame_rate(tmp_path: Path) -> None:
+    for index in range(3):
+        cv2.imwrite(str(tmp_path / f"{index}.png"), np.full((8, 8, 3), index, np.uint8))
+    source = open_source(str(tmp_path))
+    assert [frame.seconds for frame in source.frames()] == [0, 1 / IMAGE_FPS, 2 / IMAGE_FPS]

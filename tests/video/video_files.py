@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,47 @@ def write_test_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) ->
     for frame in frames:
         writer.write(frame)
     writer.release()
+    return path
+
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+"""MP4 boxes on the way from the file to a track's time-to-sample table (``stts``)."""
+
+
+def retime_mp4(path: Path, periods: list[float]) -> Path:
+    """Show the frames of the constant-rate, one-track MP4 ``path`` (laid out as OpenCV's writer
+    does: the ``moov`` box after the media data) for ``periods`` (one per frame, in frame
+    periods of the original rate) by rewriting its time-to-sample (``stts``) table: a
+    variable-frame-rate file. Keep their sum at the frame count so the stated duration holds."""
+    data = bytearray(path.read_bytes())
+
+    def retimed(box: bytes) -> bytes:
+        entries, count, delta = struct.unpack(">III", box[12:24])
+        assert entries == 1 and count == len(periods), "one constant-rate run of every frame"
+        table = struct.pack(">II", 0, len(periods))
+        for period in periods:
+            table += struct.pack(">II", 1, round(period * delta))
+        return struct.pack(">I4s", 8 + len(table), b"stts") + table
+
+    def rewrite(start: int, end: int) -> int | None:
+        """Replace the ``stts`` box within ``data[start:end]``; how many bytes it grew by."""
+        position = start
+        while position < end:
+            size, kind = struct.unpack(">I4s", data[position : position + 8])
+            if kind == b"stts":
+                box = retimed(bytes(data[position : position + size]))
+                data[position : position + size] = box
+                return len(box) - size
+            if kind in _CONTAINERS:
+                growth = rewrite(position + 8, position + size)
+                if growth is not None:
+                    data[position : position + 4] = struct.pack(">I", size + growth)
+                    return growth
+            position += size
+        return None
+
+    assert rewrite(0, len(data)) is not None, f"{path}: no stts box"
+    path.write_bytes(bytes(data))
     return path
 
 
