@@ -64,6 +64,8 @@ def test_every_combination_is_measured_and_derived_numbers_follow(
         assert row["engine_fps"] > 0 and row["pipeline_fps"] > 0
         assert 0 < row["drain_ms"] < 1000 * FRAMES / row["pipeline_fps"], "part of the run"
         assert row["share"] == pytest.approx(row["pipeline_fps"] / row["engine_fps"])
+        paired = row["pipeline_fps_rounds"][0] / row["engine_fps_rounds"][0]
+        assert row["share_rounds"] == [pytest.approx(paired)]
         ceiling = report["machine"]["cores"] * 1000 / row["pipeline_cpu_ms"] / row["engine_fps"]
         assert row["cpu_ceiling"] == pytest.approx(min(1.0, ceiling))
         verdict = "PASS" if row["share"] >= report["target_share"] else "MISS"
