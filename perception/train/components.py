@@ -13,6 +13,7 @@ from perception.config.schema import RunConfig
 from perception.data.sample import Sample
 from perception.data.task_label_fraction import TaskLabelFraction
 from perception.errors import ConfigError
+from perception.model.cross_stitch import CrossStitch
 from perception.plugins import get_plugin_manager
 
 
@@ -68,13 +69,21 @@ def build_balancer(config: RunConfig, task_names: list[str]) -> Balancer:
 
 
 def build_optimizer(model: nn.Module, balancer: Balancer, config: RunConfig) -> torch.optim.AdamW:
-    """AdamW; weight decay on conv and linear weights only (not on norms, biases or the
-    balancer's own parameters)."""
+    """AdamW; weight decay on conv and linear weights only (not on norms, biases, cross-stitch
+    mixing weights or the balancer's own parameters). Decay would pull a cross-stitch unit's
+    ``alpha`` towards zero, shrinking every task's features, rather than towards the identity."""
+    mixing = {
+        id(parameter)
+        for module in model.modules()
+        if isinstance(module, CrossStitch)
+        for parameter in module.parameters()
+    }
     decay, no_decay = [], []
     for parameter in model.parameters():
         if not parameter.requires_grad:
             continue
-        (decay if parameter.ndim > 1 else no_decay).append(parameter)
+        decayed = parameter.ndim > 1 and id(parameter) not in mixing
+        (decay if decayed else no_decay).append(parameter)
     no_decay.extend(p for p in balancer.parameters() if p.requires_grad)
     groups = [
         {"params": decay, "weight_decay": config.train.weight_decay},

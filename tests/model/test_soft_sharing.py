@@ -26,7 +26,7 @@ from perception.model.task_head import TaskHead
 from perception.model.task_targets import TargetEncoder
 from perception.plugins import get_plugin_manager
 from perception.train.checkpoint import check_compatible, load_checkpoint, model_from_checkpoint
-from perception.train.components import build_dataset
+from perception.train.components import build_balancer, build_dataset, build_optimizer
 from perception.train.trainer import TrainResult, train
 from tests.train.tiny_run import tiny_config
 
@@ -242,6 +242,21 @@ def test_build_model_builds_one_identical_backbone_per_head(tie: str, tmp_path: 
     assert len(model.stitches) == (4 if tie == "cross_stitch" else 0)
     if tie == "l2":
         assert model.l2_weight == 0.5
+
+
+def test_weight_decay_spares_the_stitch_weights_but_not_the_convolutions(tmp_path: Path) -> None:
+    config = soft_config(tmp_path, "cross_stitch", TWO_HEADS)
+    model = build_model(config)
+    optimizer = build_optimizer(model, build_balancer(config, model.head_names), config)
+    decayed, spared = ({id(p) for p in group["params"]} for group in optimizer.param_groups)
+    assert [group["weight_decay"] for group in optimizer.param_groups] == [
+        config.train.weight_decay, 0.0
+    ]  # fmt: skip
+    alphas = {id(stitch.alpha) for stitch in model.stitches.values()}
+    assert alphas and alphas <= spared and not alphas & decayed
+    convolutions = {id(m.weight) for m in model.modules() if isinstance(m, nn.Conv2d)}
+    assert convolutions and convolutions <= decayed
+    assert decayed | spared == {id(p) for p in model.parameters()}
 
 
 def test_hard_model_has_an_exact_zero_regularization_loss(tmp_path: Path) -> None:
