@@ -355,6 +355,8 @@ class _Run:
                         self.frames.get_nowait()
                         summary.frames_dropped += 1
                 self._put(self.frames, _Frame(index, seconds, frame, network_input, windows[0]))
+            if self.source.end_note:
+                self.pipeline.warn(f"warning: {self.source.end_note}")
         finally:
             self.source.close()
             self._put(self.frames, _END)  # gives up when stopped: nobody reads frames then

@@ -66,9 +66,11 @@ class SourceFrame(NamedTuple):
 
 
 class FrameSource(ABC):
-    """An opened source of frames."""
+    """An opened source of frames. ``end_note`` says why :meth:`frames` ended early, once it
+    has (a stalled stream); the caller reports it."""
 
     info: SourceInfo
+    end_note: str | None = None
 
     @abstractmethod
     def frames(self) -> Iterator[SourceFrame]:
@@ -84,12 +86,27 @@ engine; frame-threaded decoding cost a 1280x720 H.264 frame 5 ms of CPU against 
 thread (a one-off timing of the highway clip), CPU taken from the engine on a small machine."""
 
 
-def _open_capture(target: str | int) -> cv2.VideoCapture:
+STREAM_TIMEOUT_SECONDS = 10.0
+"""How long opening a stream, or waiting for its next frame, may take. A live source that sends
+no frame for this long has ended (OpenCV's FFmpeg default is 30 s per read, and every read after
+a stalled one fails at once: without this, a stalled stream would end as 30 "undecodable"
+frames)."""
+
+
+def _open_capture(target: str | int, timeout_seconds: float | None) -> cv2.VideoCapture:
     """``cv2.VideoCapture`` of a camera index as is; of a file or URL with
-    :data:`DECODE_THREADS` decoder threads, or without that setting when no backend opens it
-    with it."""
+    :data:`DECODE_THREADS` decoder threads and, given ``timeout_seconds``, that limit on opening
+    and on each read; without those settings when no backend opens it with them."""
     if isinstance(target, str):
         params = [cv2.CAP_PROP_N_THREADS, DECODE_THREADS]
+        if timeout_seconds is not None:
+            milliseconds = round(1000 * timeout_seconds)
+            params += [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                milliseconds,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                milliseconds,
+            ]
         capture = cv2.VideoCapture(target, cv2.CAP_ANY, params)
         if capture.isOpened():
             return capture
@@ -101,11 +118,20 @@ class CaptureSource(FrameSource):
     """A video file, camera or stream read with ``cv2.VideoCapture``.
 
     A failed read before the known end of a file is an undecodable frame (``None``); reading
-    stops at the end, or after :data:`MAX_CONSECUTIVE_FAILURES` failures in a row.
+    stops at the end, after :data:`MAX_CONSECUTIVE_FAILURES` failures in a row, or, for a live
+    source, after a failed read that waited ``timeout_seconds`` (the stream stalled; see
+    :attr:`end_note`).
     """
 
-    def __init__(self, target: str | int, name: str, live: bool) -> None:
-        self._capture = _open_capture(target)
+    def __init__(
+        self,
+        target: str | int,
+        name: str,
+        live: bool,
+        timeout_seconds: float = STREAM_TIMEOUT_SECONDS,
+    ) -> None:
+        self._timeout_seconds = timeout_seconds
+        self._capture = _open_capture(target, timeout_seconds if live else None)
         if not self._capture.isOpened():
             what = name if live else f"video file {name}"
             raise InputFileError(f"cannot open {what} (OpenCV could not read it)")
@@ -114,7 +140,6 @@ class CaptureSource(FrameSource):
             self._capture.release()
             raise InputFileError(f"{name}: no frame could be decoded from the start of it")
         self._first_read = time.monotonic()
-        self._live = live
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         fps = float(self._capture.get(cv2.CAP_PROP_FPS))
         self.info = SourceInfo(
@@ -136,7 +161,7 @@ class CaptureSource(FrameSource):
         """When frame ``index``, just read, is shown: for a file its presentation timestamp
         (``index / fps`` where the file has none: OpenCV reports 0 after the first frame); for a
         camera or stream the time since its first frame was read."""
-        if self._live:
+        if self.info.live:
             return time.monotonic() - self._first_read
         timestamp = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
         return timestamp if timestamp > 0 or index == 0 else index / self.info.fps
@@ -151,12 +176,19 @@ class CaptureSource(FrameSource):
         while failures < MAX_CONSECUTIVE_FAILURES:
             if known_end is not None and index >= known_end:
                 return
+            started = time.monotonic()
             ok, frame = self._capture.read()
             if ok and frame is not None:
                 failures = 0
                 yield SourceFrame(index, frame, self._seconds(index))
             else:
                 if known_end is None and not self.info.live:
+                    return
+                if self.info.live and time.monotonic() - started >= self._timeout_seconds:
+                    self.end_note = (
+                        f"{self.info.name} sent no frame for {self._timeout_seconds:g} s; "
+                        "treated as ended"
+                    )
                     return
                 failures += 1
                 yield SourceFrame(index, None, index / self.info.fps)

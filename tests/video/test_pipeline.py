@@ -243,19 +243,6 @@ def test_the_json_lines_give_each_frame_s_timestamp_at_any_stride(tmp_path: Path
     ]  # fmt: skip
 
 
-def test_a_live_source_times_frames_from_its_first_read(tmp_path: Path) -> None:
-    path = write_test_video(tmp_path / "clip.avi", [np.zeros((32, 48, 3), np.uint8)] * 4)
-    source = CaptureSource(str(path), "camera stand-in", live=True)
-    opened = time.monotonic()
-    time.sleep(0.05)
-    try:
-        seconds = [frame.seconds for frame in source.frames()][:4]
-    finally:
-        source.close()
-    assert seconds[0] < 0.05 <= seconds[1] <= time.monotonic() - opened + 0.05
-    assert seconds == sorted(seconds), "arrival times only grow"
-
-
 def test_image_files_are_timed_at_the_folder_frame_rate(tmp_path: Path) -> None:
     for index in range(3):
         cv2.imwrite(str(tmp_path / f"{index}.png"), np.full((8, 8, 3), index, np.uint8))
