@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from perception.atomic import atomic_path
-from perception.data.letterbox import LetterboxWindow
+from perception.data.letterbox import LetterboxWindow, letterbox_image
 from perception.errors import PerceptionError
 from perception.inference.engine import InferenceEngine
 from perception.video.prediction_json import frame_record
@@ -230,6 +230,8 @@ class _Run:
         self.stop = threading.Event()
         self.failure = _Failure()
         self.started = time.perf_counter()
+        self.video_size = pipeline.renderer.output_size(source.info.height, source.info.width)
+        self.resize_warned = False
 
     # -- main thread ----------------------------------------------------------------------------
 
@@ -378,10 +380,28 @@ class _Run:
                 if self.video_temp is not None:
                     elapsed = time.perf_counter() - self.started
                     rate = self.summary.frames_processed / elapsed if elapsed > 0 else None
-                    image = renderer.render(frame, predictions, rate, in_place=True)
+                    image = self._fit_to_video(
+                        renderer.render(frame, predictions, rate, in_place=True), index
+                    )
                 times["render"] += time.perf_counter() - started
                 self._put(self.outputs, (line, image), until_end=True)
         self._put(self.outputs, _END, until_end=True)
+
+    def _fit_to_video(self, image: np.ndarray, index: int) -> np.ndarray:
+        """``image`` ``(h, w, 3)`` as is when it has the video's size (set by the source's first
+        frame), else letterboxed into it: the frames of an image folder or a stream may change
+        size, and OpenCV's writer drops a frame of another size. Warns at the first such frame."""
+        height, width = self.video_size
+        if image.shape[:2] == (height, width):
+            return image
+        if not self.resize_warned:
+            self.resize_warned = True
+            self.pipeline.warn(
+                f"warning: frame {index} of {self.source.info.name}: drawn at "
+                f"{image.shape[1]}x{image.shape[0]} but the video is {width}x{height} (the first "
+                "frame's size); frames of other sizes are letterboxed into it"
+            )
+        return letterbox_image(image, height, width)[0]
 
     def _write(self) -> None:
         times = self.summary.stage_seconds

@@ -223,6 +223,29 @@ def test_checkpoint_and_onnx_file_give_the_same_json_lines(
     assert compared > 0
 
 
+def test_infer_on_a_folder_of_images_of_several_sizes(
+    driving_video: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    frames, _ = read_video(driving_video)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    sizes = [(180, 320), (320, 180), (240, 320), (180, 320)]  # (height, width)
+    for index, (frame, (height, width)) in enumerate(zip(frames, sizes, strict=False)):
+        cv2.imwrite(str(folder / f"{index:02d}.jpg"), cv2.resize(frame, (width, height)))
+    out = tmp_path / "photos.mp4"
+    result = infer(str(folder), "--model", str(tiny_onnx), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "processed: 4 frames" in result.stdout
+    assert result.stderr.count("letterboxed into it") == 1
+    assert "Failed to write frame" not in result.stderr
+    frames_out, fps_out = read_video(out)
+    assert [frame.shape for frame in frames_out] == [(180, 320, 3)] * 4
+    assert fps_out == pytest.approx(10.0)
+    records = read_jsonl(out.with_suffix(".jsonl"))
+    assert [record["time"] for record in records] == pytest.approx([0, 0.1, 0.2, 0.3])
+    assert [(r["heads"]["depth"]["height"], r["heads"]["depth"]["width"]) for r in records] == sizes
+
+
 def test_output_never_overwrites_the_input(driving_video: Path, tiny_onnx: Path) -> None:
     before = driving_video.read_bytes()
     result = infer(str(driving_video), "--model", str(tiny_onnx), "--out", str(driving_video))

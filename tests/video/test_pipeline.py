@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from perception.data.letterbox import PAD_VALUE
 from perception.errors import PerceptionError
 from perception.inference.engine import InferenceEngine
 from perception.video.pipeline import WORKER_NICENESS, WRITER_NICENESS, VideoPipeline
@@ -248,3 +249,28 @@ def test_image_files_are_timed_at_the_folder_frame_rate(tmp_path: Path) -> None:
         cv2.imwrite(str(tmp_path / f"{index}.png"), np.full((8, 8, 3), index, np.uint8))
     source = open_source(str(tmp_path))
     assert [frame.seconds for frame in source.frames()] == [0, 1 / IMAGE_FPS, 2 / IMAGE_FPS]
+
+
+def test_frames_of_another_size_are_letterboxed_into_the_video(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    sizes = [(32, 48), (48, 32), (32, 48), (16, 48)]  # (height, width); the first sets the video
+    for index, (height, width) in enumerate(sizes):
+        cv2.imwrite(str(folder / f"{index}.png"), np.full((height, width, 3), 200, np.uint8))
+    warnings: list[str] = []
+    pipeline = VideoPipeline(DepthEngine(), FrameRenderer(DEPTH, depth="off"), warn=warnings.append)
+    summary = pipeline.run(open_source(str(folder)), tmp_path / "v.avi", tmp_path / "p.jsonl")
+    assert summary.frames_processed == 4
+    assert warnings == [
+        f"warning: frame 1 of {folder}: drawn at 32x48 but the video is 48x32 (the first "
+        "frame's size); frames of other sizes are letterboxed into it"
+    ]
+    frames, _ = read_video(tmp_path / "v.avi")
+    assert [frame.shape for frame in frames] == [(32, 48, 3)] * 4, "no frame dropped"
+    tall = frames[1].astype(int)  # 48x32 shrunk to 21x32, centred between grey bars
+    assert abs(tall[16, 24] - 200).max() < 12 and abs(tall[16, 2] - PAD_VALUE).max() < 12
+    depth_sizes = [
+        (record["heads"]["depth"]["height"], record["heads"]["depth"]["width"])
+        for record in read_jsonl(tmp_path / "p.jsonl")
+    ]
+    assert depth_sizes == sizes, "the JSON lines keep each frame's own size"
