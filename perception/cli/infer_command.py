@@ -72,6 +72,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.batch < 1 or args.stride < 1:
         raise ConfigError("--batch and --stride must be at least 1")
+    if not 0.0 <= args.conf <= 1.0:
+        raise ConfigError(f"--conf is a score threshold in [0, 1], got {args.conf:g}")
     source = open_source(args.source)
     video_path, jsonl_path = output_paths(args.source, source.info.name, args.out, args.jsonl)
     engine = open_engine(

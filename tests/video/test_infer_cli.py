@@ -246,6 +246,22 @@ def test_infer_on_a_folder_of_images_of_several_sizes(
     assert [(r["heads"]["depth"]["height"], r["heads"]["depth"]["width"]) for r in records] == sizes
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--batch", "0", "--batch and --stride must be at least 1"),
+        ("--stride", "-2", "--batch and --stride must be at least 1"),
+        ("--conf", "1.5", "--conf is a score threshold in [0, 1], got 1.5"),
+    ],
+)
+def test_bad_numbers_are_refused_before_anything_runs(
+    driving_video: Path, tiny_onnx: Path, tmp_path: Path, flag: str, value: str, message: str
+) -> None:
+    result = infer(str(driving_video), "--model", str(tiny_onnx), flag, value, cwd=tmp_path)
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "runs").exists()
+
+
 def test_output_never_overwrites_the_input(driving_video: Path, tiny_onnx: Path) -> None:
     before = driving_video.read_bytes()
     result = infer(str(driving_video), "--model", str(tiny_onnx), "--out", str(driving_video))
