@@ -171,20 +171,23 @@ class CaptureSource(FrameSource):
             raise RuntimeError(f"{self.info.name}: frames() can be iterated once")
         first, self._first = self._first, None
         yield first
-        index, failures = 1, 0
+        index, failures, stalled = 1, 0, False
         known_end = self.info.frame_count
         while failures < MAX_CONSECUTIVE_FAILURES:
             if known_end is not None and index >= known_end:
                 return
             started = time.monotonic()
             ok, frame = self._capture.read()
+            # a live read that waited out the timeout: the stream stalled, and FFmpeg's reads
+            # fail from then on, even when this one still decoded a frame it had buffered
+            waited_out = self.info.live and time.monotonic() - started >= self._timeout_seconds
             if ok and frame is not None:
-                failures = 0
+                failures, stalled = 0, waited_out
                 yield SourceFrame(index, frame, self._seconds(index))
             else:
                 if known_end is None and not self.info.live:
                     return
-                if self.info.live and time.monotonic() - started >= self._timeout_seconds:
+                if stalled or waited_out:
                     self.end_note = (
                         f"{self.info.name} sent no frame for {self._timeout_seconds:g} s; "
                         "treated as ended"
