@@ -88,9 +88,9 @@ thread (a one-off timing of the highway clip), CPU taken from the engine on a sm
 
 STREAM_TIMEOUT_SECONDS = 10.0
 """How long opening a stream, or waiting for its next frame, may take. A live source that sends
-no frame for this long has ended (OpenCV's FFmpeg default is 30 s per read, and every read after
-a stalled one fails at once: without this, a stalled stream would end as 30 "undecodable"
-frames)."""
+no frame for this long has ended. (OpenCV's FFmpeg default is 30 s per read; after a stall its
+reads either fail at once or each wait out the timeout again, so a stalled stream used to end as
+30 "undecodable" frames, after up to 15 minutes.)"""
 
 
 def _open_capture(target: str | int, timeout_seconds: float | None) -> cv2.VideoCapture:
