@@ -66,6 +66,9 @@ _END = object()
 
 _POLL_SECONDS = 0.1
 
+READER_GRACE_SECONDS = 1.0
+"""How long a stopped run waits for its reader thread to end (see :meth:`_Run._drain`)."""
+
 
 @dataclass
 class PipelineSummary:
@@ -267,12 +270,18 @@ class _Run:
 
     def _drain(self, threads: list[threading.Thread]) -> None:
         """Let the render and writer threads finish what the engine produced; a Ctrl-C while
-        waiting marks the run interrupted but still waits, so the outputs stay complete."""
+        waiting marks the run interrupted but still waits, so the outputs stay complete.
+
+        Once the run is stopped the reader gets :data:`READER_GRACE_SECONDS`: a reader blocked
+        in a stalled stream's read would hold the stop up to the stream timeout. Left behind,
+        it releases the source when that read returns (it is a daemon thread)."""
+        reader, *outputs = threads
         while True:
             try:
                 self._put(self.results, _END, until_end=True)
-                for thread in threads:
+                for thread in outputs:
                     thread.join()
+                reader.join(READER_GRACE_SECONDS if self.stop.is_set() else None)
                 return
             except KeyboardInterrupt:
                 self.summary.interrupted = True

@@ -6,9 +6,12 @@ ends the source after the read timeout, with one note, not as a run of undecodab
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import signal
 import socketserver
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,9 +22,10 @@ import pytest
 
 from perception.video.pipeline import VideoPipeline
 from perception.video.render import FrameRenderer
-from perception.video.sources import CaptureSource
+from perception.video.sources import STREAM_TIMEOUT_SECONDS, CaptureSource
+from tests.cli.test_cli_errors import PERCEPTION
 from tests.video.test_pipeline import DEPTH, DepthEngine
-from tests.video.video_files import read_jsonl, write_test_video
+from tests.video.video_files import read_jsonl, read_video, write_test_video
 
 TIMEOUT = 1.0
 """Read timeout for the stalled stream, seconds (the product's default is 10)."""
@@ -37,18 +41,21 @@ def frame_ends(avi: bytes) -> list[int]:
     return ends
 
 
-@pytest.fixture(params=["cut after a frame", "cut inside a frame"])
-def stalled_stream(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a stream that sends 20 and a half or 20 frames of a 40-frame MJPG video, then
-    nothing. FFmpeg meets the two stalls differently: cut inside a frame, its read that waits
-    out the timeout still returns the last whole frame and the reads after it fail at once; cut
-    after one, every read waits out the timeout and fails."""
+@contextlib.contextmanager
+def stalling_server(
+    tmp_path: Path, cut_inside_a_frame: bool
+) -> Iterator[tuple[str, threading.Event]]:
+    """URL of a stream, and an event set once the stream has sent all it will: 20 and a half
+    or 20 frames of a 40-frame MJPG video, then nothing. FFmpeg meets the two stalls
+    differently: cut inside a frame, its read that waits out the timeout still returns the last
+    whole frame and the reads after it fail at once; cut after one, every read waits out the
+    timeout and fails."""
     noise = np.random.default_rng(0)
     frames = [noise.integers(0, 256, (180, 320, 3), dtype=np.uint8) for _ in range(40)]
     data = write_test_video(tmp_path / "clip.avi", frames, fps=25.0).read_bytes()
     ends = frame_ends(data)
-    cut = ends[19] if request.param == "cut after a frame" else (ends[19] + ends[20]) // 2
-    release = threading.Event()
+    cut = (ends[19] + ends[20]) // 2 if cut_inside_a_frame else ends[19]
+    sent, release = threading.Event(), threading.Event()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -57,6 +64,7 @@ def stalled_stream(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
             self.end_headers()
             self.wfile.write(data[:cut])
             self.wfile.flush()
+            sent.set()
             release.wait(30)
 
         def log_message(self, format: str, *args: object) -> None:
@@ -66,11 +74,17 @@ def stalled_stream(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/clip.avi"
+        yield f"http://127.0.0.1:{server.server_address[1]}/clip.avi", sent
     finally:
         release.set()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(params=["cut after a frame", "cut inside a frame"])
+def stalled_stream(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with stalling_server(tmp_path, request.param == "cut inside a frame") as (url, _):
+        yield url
 
 
 def test_a_stalled_stream_ends_after_the_timeout_with_a_note(stalled_stream: str) -> None:
@@ -112,3 +126,27 @@ def test_a_live_source_times_frames_from_its_first_read(tmp_path: Path) -> None:
         source.close()
     assert seconds[0] < 0.05 <= seconds[1] <= time.monotonic() - opened + 0.05
     assert seconds == sorted(seconds), "arrival times only grow"
+
+
+def test_ctrl_c_on_a_stalled_stream_does_not_wait_for_the_timeout(
+    tiny_onnx: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "live.mp4"
+    with stalling_server(tmp_path, cut_inside_a_frame=True) as (url, sent):
+        process = subprocess.Popen(
+            [str(PERCEPTION), "infer", url, "--model", str(tiny_onnx), "--out", str(out),
+             "--providers", "cpu", "--no-progress"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal
+        )  # fmt: skip
+        assert sent.wait(60), process.communicate()
+        time.sleep(2)  # the frames sent are processed; the reader waits on the stalled stream
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    waited = time.monotonic() - interrupted
+    assert process.returncode == 130, (stdout, stderr)
+    assert waited < STREAM_TIMEOUT_SECONDS / 2, "the stalled read is not waited out"
+    records = read_jsonl(out.with_suffix(".jsonl"))
+    written, _ = read_video(out)
+    assert 15 <= len(records) == len(written) <= 21
