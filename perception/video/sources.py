@@ -119,8 +119,8 @@ class CaptureSource(FrameSource):
 
     A failed read before the known end of a file is an undecodable frame (``None``); reading
     stops at the end, after :data:`MAX_CONSECUTIVE_FAILURES` failures in a row, or, for a live
-    source, after a failed read that waited ``timeout_seconds`` (the stream stalled; see
-    :attr:`end_note`).
+    source, at a failed read that waited out ``timeout_seconds`` or follows a read that did
+    (the stream stalled; see :attr:`end_note`).
     """
 
     def __init__(
