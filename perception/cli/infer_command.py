@@ -4,10 +4,12 @@ stream; write the annotated video and one JSON line of predictions per frame."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import cv2
 from tqdm import tqdm
 
 from perception.cli.engine_arguments import add_engine_arguments
@@ -74,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--batch and --stride must be at least 1")
     if not 0.0 <= args.conf <= 1.0:
         raise ConfigError(f"--conf is a score threshold in [0, 1], got {args.conf:g}")
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        # our messages name the source, frame or stall; OpenCV's warnings about the same events
+        # ("can't open camera by index", "Stream timeout triggered") would come on top of them
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     source = open_source(args.source)
     video_path, jsonl_path = output_paths(args.source, source.info.name, args.out, args.jsonl)
     engine = open_engine(

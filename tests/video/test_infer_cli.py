@@ -274,6 +274,8 @@ def test_unreadable_source_or_model_fails_at_once(
 ) -> None:
     missing = infer(str(tmp_path / "nope.mp4"), "--model", str(tiny_onnx))
     assert_one_line_error(missing, "nope.mp4", "does not exist")
+    no_camera = infer("63", "--model", str(tiny_onnx))  # with OpenCV's own warnings left out
+    assert_one_line_error(no_camera, "cannot open camera 63")
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("not a video")
     assert_one_line_error(infer(str(not_video), "--model", str(tiny_onnx)), "notes.mp4")
