@@ -426,7 +426,7 @@ class _Run:
                 if jsonl is not None:
                     jsonl.write(line + "\n")
                 if image is not None:
-                    writer = writer or self._open_writer(image.shape[1], image.shape[0])
+                    writer = writer or self._open_writer()
                     writer.write(image)
                 times["encode"] += time.perf_counter() - started
         finally:
@@ -435,10 +435,13 @@ class _Run:
             if writer is not None:
                 writer.release()
 
-    def _open_writer(self, width: int, height: int) -> cv2.VideoWriter:
+    def _open_writer(self) -> cv2.VideoWriter:
+        """The video writer at :attr:`video_size`, which :meth:`_fit_to_video` gives every
+        frame."""
         assert self.video_temp is not None
         fourcc = FOURCC_BY_SUFFIX[self.video_temp.suffix.lower()]
         fps = self.source.info.fps / self.stride
+        height, width = self.video_size
         writer = cv2.VideoWriter(
             str(self.video_temp), cv2.VideoWriter.fourcc(*fourcc), fps, (width, height)
         )
