@@ -48,6 +48,17 @@ def infer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
     return run_cli("infer", *args, "--providers", "cpu", "--no-progress", cwd=cwd)
 
 
+def start_infer(*args: str) -> subprocess.Popen[str]:
+    """``perception infer ARGS`` started in the background, ready to take a SIGINT."""
+    return subprocess.Popen(
+        [str(PERCEPTION), "infer", *args, "--providers", "cpu", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT
+        # ignored: give the child the default disposition, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
 def assert_boxes_match_the_engine(
     records: list[dict], frames: list[np.ndarray], model: Path, conf: float
 ) -> None:
@@ -149,14 +160,7 @@ def test_sigint_leaves_a_playable_video_and_complete_json_lines(
     frames = [cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR) for sample in samples] * 150
     video = write_test_video(tmp_path / "long.mp4", frames, fps=30.0)
     out_dir = tmp_path / "out"
-    process = subprocess.Popen(
-        [str(PERCEPTION), "infer", str(video), "--model", str(tiny_onnx), "--out",
-         str(out_dir / "long.mp4"), "--providers", "cpu", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # A shell's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT
-        # ignored: give the child the default disposition, as a terminal would.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    process = start_infer(str(video), "--model", str(tiny_onnx), "--out", str(out_dir / "long.mp4"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until frames are being written
         partial = list(out_dir.glob(".long.jsonl.*")) if out_dir.is_dir() else []

@@ -11,7 +11,6 @@ import http.server
 import signal
 import socketserver
 import struct
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import pytest
 from perception.video.pipeline import VideoPipeline
 from perception.video.render import FrameRenderer
 from perception.video.sources import STREAM_TIMEOUT_SECONDS, CaptureSource
-from tests.cli.test_cli_errors import PERCEPTION
+from tests.video.test_infer_cli import start_infer
 from tests.video.test_pipeline import DEPTH, DepthEngine
 from tests.video.video_files import read_jsonl, read_video, write_test_video
 
@@ -133,12 +132,7 @@ def test_ctrl_c_on_a_stalled_stream_does_not_wait_for_the_timeout(
 ) -> None:
     out = tmp_path / "out" / "live.mp4"
     with stalling_server(tmp_path, cut_inside_a_frame=True) as (url, sent):
-        process = subprocess.Popen(
-            [str(PERCEPTION), "infer", url, "--model", str(tiny_onnx), "--out", str(out),
-             "--providers", "cpu", "--no-progress"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal
-        )  # fmt: skip
+        process = start_infer(url, "--model", str(tiny_onnx), "--out", str(out))
         assert sent.wait(60), process.communicate()
         time.sleep(2)  # the frames sent are processed; the reader waits on the stalled stream
         interrupted = time.monotonic()
