@@ -20,9 +20,9 @@ stages).
 
 Each round times the engine alone and the pipeline at every niceness setting (``WORKERS/WRITER``:
 added to the nice value of the reader and render threads / of the writer thread), in an order
-that reverses every other round; the report gives medians over rounds and end-to-end FPS as a share
-of engine-only FPS (target: at least 85%). Writes ``video.json`` and
-``video.md``.
+that reverses every other round. The report gives medians over rounds, end-to-end FPS as a share
+of engine-only FPS (target: at least 85%) and the range of each round's own share. Writes
+``video.json`` and ``video.md``.
 """
 
 from __future__ import annotations
