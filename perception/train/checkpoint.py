@@ -10,6 +10,7 @@ A checkpoint is a plain dict of tensors and primitives (no pickled objects)::
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from perception.model.build import PerceptionModel, build_model
 FORMAT = "perception-checkpoint"
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format", "format_version", "config", "heads", "model", "step")
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 @dataclass
@@ -82,14 +84,16 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"checkpoint {path} does not exist")
+    with path.open("rb") as file:
+        if file.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
+            raise MalformedFileError(
+                f"checkpoint {path} is not a torch checkpoint (torch.save writes a zip archive); "
+                "give a checkpoint written by `perception train` or an exported .onnx model"
+            )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for truncated or foreign files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MalformedFileError(
-            f"checkpoint {path} cannot be read (corrupt, truncated or not a perception "
-            f"checkpoint): {reason[:200]}"
-        ) from None
+        raise MalformedFileError(unreadable_checkpoint_message(path, str(exc))) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise MalformedFileError(f"checkpoint {path} is not a perception checkpoint")
     missing = [key for key in REQUIRED_KEYS if key not in payload]
@@ -116,6 +120,22 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         scheduler=payload.get("scheduler"),
         balancer=payload.get("balancer"),
         toolkit_version=str(payload.get("toolkit_version", "unknown")),
+    )
+
+
+def unreadable_checkpoint_message(path: Path, error: str) -> str:
+    """One line for a zip checkpoint ``torch.load(weights_only=True)`` failed on: the Python
+    class a weights-only load refused (another tool's pickled model), or torch's first line."""
+    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", error)
+    if refused:
+        return (
+            f"checkpoint {path} holds a pickled Python object ({refused.group(1)}), which a "
+            "weights-only load refuses: it is not a perception checkpoint"
+        )
+    reason = error.strip().splitlines()[0] if error.strip() else "no reason given"
+    return (
+        f"checkpoint {path} cannot be read (corrupt, truncated or not a perception checkpoint): "
+        f"{reason[:200]}"
     )
 
 

@@ -42,7 +42,7 @@ def test_train_then_eval_write_checkpoint_logs_and_metrics(tmp_path: Path) -> No
 def test_eval_of_a_corrupt_checkpoint_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"not a checkpoint at all")
-    assert_one_line_error(run_cli("eval", str(bad)), "model.pt", "cannot be read")
+    assert_one_line_error(run_cli("eval", str(bad)), "model.pt", "is not a torch checkpoint")
 
 
 def test_train_with_an_unknown_head_is_one_line(tmp_path: Path) -> None:

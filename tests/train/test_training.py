@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -97,6 +100,21 @@ def test_corrupt_and_missing_checkpoints_are_named(tmp_path: Path) -> None:
         load_checkpoint(foreign)
     with pytest.raises(MissingFileError, match=r"nowhere.pt"):
         load_checkpoint(tmp_path / "nowhere.pt")
+
+
+def test_files_that_are_not_torch_checkpoints_get_their_own_reason(tmp_path: Path) -> None:
+    image = tmp_path / "frame.png"
+    assert cv2.imwrite(str(image), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(MalformedFileError, match=r"frame\.png is not a torch checkpoint"):
+        load_checkpoint(image)
+    pickled_model = tmp_path / "yolo.pt"  # another tool's checkpoint: a pickled Python object
+    torch.save({"model": argparse.Namespace(depth=3)}, pickled_model)
+    with pytest.raises(MalformedFileError) as refused:
+        load_checkpoint(pickled_model)
+    assert str(refused.value) == (
+        f"checkpoint {pickled_model} holds a pickled Python object (argparse.Namespace), which a "
+        "weights-only load refuses: it is not a perception checkpoint"
+    )
 
 
 def test_unknown_head_and_bad_head_option_are_refused(tmp_path: Path) -> None:
