@@ -4,8 +4,8 @@ Usage: ``python tools/bench_video.py [--model model.onnx] [--video clip.mp4] [--
 [--batch 1 4] [--threads 2 1] [--niceness 10/5 10/10 0/0] [--providers cpu] [--rounds 3]
 [--out benchmarks]``
 
-The video is the real highway clip (``../shared/data/udacity_highway/test_video.mp4``, 1280x720)
-looped to ``--frames`` frames, or rendered synthetic 720p scenes when the clip is absent. The
+The video is ``--video`` (default: the real highway clip shipped in
+``tests/fixtures/udacity_highway/test_video.mp4``, 1280x720) looped to ``--frames`` frames. The
 model is ``--model`` or the demo config's model with random weights (speed does not depend on
 them), run by ONNX Runtime on the first of ``--providers`` that loads (default: the CPU; on a
 GPU machine, ``--providers cuda`` measures the case where the engine leaves the CPU to the other
@@ -48,13 +48,11 @@ from machine_info import cpu_name  # tools/, beside this script
 
 from perception.atomic import write_text_atomic
 from perception.config.loader import load_config
-from perception.config.schema import SynthConfig
 from perception.export.onnx_export import export_onnx
 from perception.inference.engine import InferenceEngine
 from perception.inference.onnx_engine import OnnxEngine
 from perception.model.build import build_model
 from perception.model.settle_batch_norm import settle_batch_norm
-from perception.synth import render_scene
 from perception.video.pipeline import (
     QUIET_THREADS,
     STAGES,
@@ -69,7 +67,7 @@ from perception.video.sources import open_source
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_NICENESS = f"{WORKER_NICENESS}/{WRITER_NICENESS}"
 """The pipeline's own setting, as ``--niceness`` spells it."""
-HIGHWAY = REPO.parent / "shared" / "data" / "udacity_highway" / "test_video.mp4"
+HIGHWAY = REPO / "tests" / "fixtures" / "udacity_highway" / "test_video.mp4"
 TARGET_SHARE = 0.85
 """End-to-end FPS must reach this share of engine-only FPS."""
 
@@ -275,17 +273,11 @@ def export_demo_model(config_path: str, work: Path) -> Path:
 
 
 def looped_video(clip: Path, frames: int, path: Path) -> tuple[Path, str]:
-    """``frames`` frames of ``clip`` repeated (or of rendered 720p scenes) as an mp4v video."""
-    if clip.is_file():
-        source = open_source(str(clip))
-        images = [frame.image for frame in source.frames() if frame.image is not None]
-        fps, origin = source.info.fps, f"{clip.name}, looped"
-    else:
-        config = SynthConfig(height=720, width=1280)
-        images = [
-            cv2.cvtColor(render_scene(config, seed).image, cv2.COLOR_RGB2BGR) for seed in range(10)
-        ]
-        fps, origin = 25.0, "rendered synthetic 1280x720 scenes, looped"
+    """``frames`` frames of ``clip`` repeated, as an mp4v video at ``path``; and where they
+    came from, for the report."""
+    source = open_source(str(clip))  # a missing or unreadable clip fails here, naming it
+    images = [frame.image for frame in source.frames() if frame.image is not None]
+    fps, origin = source.info.fps, f"{clip.name}, looped"
     height, width = images[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     for index in range(frames):

@@ -4,8 +4,8 @@ Write a synthetic dataset and driving video (as ``perception synth`` does), draw
 training batches, train the configured multi-task model, evaluate it on the validation split
 beside the trivial baselines, write a report (markdown with PNG plots), and export the trained
 model, every head in one graph, to ``deploy/model.onnx`` (checked against PyTorch), and run that
-file over the synthetic driving video and, when present, the real highway clip in
-``../shared/data/udacity_highway/`` (annotated videos and JSON lines under ``infer/``).
+file over the synthetic driving video and the real highway clip a checkout ships in
+``tests/fixtures/udacity_highway/`` (annotated videos and JSON lines under ``infer/``).
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ from perception.video.pipeline import QUIET_THREADS, VideoPipeline
 from perception.video.render import FrameRenderer
 from perception.video.sources import open_source
 
-HIGHWAY_CLIP = Path(__file__).resolve().parents[3] / "shared/data/udacity_highway/test_video.mp4"
-"""The real highway clip the demo also runs on, when this checkout sits beside ``shared/``."""
+HIGHWAY_CLIP = Path(__file__).resolve().parents[2] / "tests/fixtures/udacity_highway/test_video.mp4"
+"""The real highway clip the demo also runs on (a copy of ``../shared/data/udacity_highway/``);
+absent where the package is installed without its checkout."""
 
 
 def add_parser(subparsers: Any) -> None:

@@ -119,3 +119,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert frames > 0 and int(written.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
     lines = (out / "infer" / "drive.jsonl").read_text().splitlines()
     assert [json.loads(line)["frame"] for line in lines] == list(range(frames))
+    highway = out / "infer" / "test_video.mp4"  # the real clip shipped in tests/fixtures
+    assert re.search(rf"infer test_video +{re.escape(str(highway))}", result.stdout)
+    assert int(cv2.VideoCapture(str(highway)).get(cv2.CAP_PROP_FRAME_COUNT)) == 38
+    assert len((out / "infer" / "test_video.jsonl").read_text().splitlines()) == 38

@@ -19,7 +19,7 @@ from perception.inference.compare import Tolerance, prediction_differences
 from perception.inference.onnx_engine import OnnxEngine
 from perception.inference.predictions import Detections
 from tests.cli.test_cli_errors import PERCEPTION, assert_one_line_error, run_cli
-from tests.conftest import SHARED_DATA
+from tests.conftest import HIGHWAY_CLIP
 from tests.train.tiny_run import synthetic_samples
 from tests.video.video_files import (
     detections_from_json,
@@ -29,7 +29,6 @@ from tests.video.video_files import (
     write_test_video,
 )
 
-HIGHWAY = SHARED_DATA / "udacity_highway" / "test_video.mp4"
 JSON_ROUNDING = Tolerance(
     score=2e-4, coordinate_abs=2e-2, coordinate_rel=1e-5, depth_abs=1e-2, depth_rel=1e-5
 )
@@ -112,14 +111,13 @@ def test_infer_annotates_a_synthetic_video(
     ], "no temporary files left"  # fmt: skip
 
 
-@pytest.mark.skipif(not HIGHWAY.is_file(), reason=f"real highway clip absent: {HIGHWAY}")
 def test_infer_on_the_real_highway_clip(tiny_onnx: Path, tmp_path: Path) -> None:
     out = tmp_path / "highway.avi"
     jsonl = tmp_path / "highway.jsonl"
-    result = infer(str(HIGHWAY), "--model", str(tiny_onnx), "--out", str(out), "--jsonl",
+    result = infer(str(HIGHWAY_CLIP), "--model", str(tiny_onnx), "--out", str(out), "--jsonl",
                    str(jsonl), "--conf", "0.05", "--batch", "8", "--depth", "side")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    frames_in, fps_in = read_video(HIGHWAY)
+    frames_in, fps_in = read_video(HIGHWAY_CLIP)
     frames_out, fps_out = read_video(out)
     assert len(frames_in) == len(frames_out) == 38
     assert frames_out[0].shape == (720, 2560, 3), "side-by-side depth doubles the width"
