@@ -416,6 +416,7 @@ class _Run:
         times = self.summary.stage_seconds
         writer: cv2.VideoWriter | None = None
         jsonl = self.jsonl_temp.open("w", encoding="utf-8") if self.jsonl_temp else None
+        frames_written = 0
         try:
             while True:
                 item = self._get(self.outputs, until_end=True)
@@ -428,12 +429,15 @@ class _Run:
                 if image is not None:
                     writer = writer or self._open_writer()
                     writer.write(image)
+                    frames_written += 1
                 times["encode"] += time.perf_counter() - started
         finally:
             if jsonl is not None:
                 jsonl.close()
             if writer is not None:
                 writer.release()
+        if writer is not None:
+            self._check_written_video(frames_written)
 
     def _open_writer(self) -> cv2.VideoWriter:
         """The video writer at :attr:`video_size`, which :meth:`_fit_to_video` gives every
@@ -448,6 +452,19 @@ class _Run:
         if not writer.isOpened():
             raise PerceptionError(f"OpenCV cannot write a {fourcc} video to {self.video_temp}")
         return writer
+
+    def _check_written_video(self, frames_written: int) -> None:
+        """Refuse a video that does not read back whole: OpenCV's writer reports no errors, so a
+        full disk would otherwise leave an unplayable file (an MP4 without its index) behind."""
+        assert self.video_temp is not None
+        capture = cv2.VideoCapture(str(self.video_temp), cv2.CAP_FFMPEG)
+        readable = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+        capture.release()
+        if readable != frames_written:
+            raise PerceptionError(
+                f"the video written into {self.video_temp.parent} reads back {readable} of its "
+                f"{frames_written} frames (is the disk full?)"
+            )
 
     # -- queue helpers that notice a stop or a failure ------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import subprocess
 import time
@@ -125,6 +126,28 @@ def test_infer_on_the_real_highway_clip(tiny_onnx: Path, tmp_path: Path) -> None
     records = read_jsonl(jsonl)
     assert [record["frame"] for record in records] == list(range(38))
     assert_boxes_match_the_engine(records, frames_in, tiny_onnx, conf=0.05)
+
+
+def test_a_video_cut_short_by_a_full_disk_is_an_error(tiny_onnx: Path, tmp_path: Path) -> None:
+    """OpenCV's writer reports no write errors: a file-size limit below the video's size (as a
+    full disk would) must still fail the run instead of leaving an MP4 without its index."""
+    out = tmp_path / "out" / "highway.mp4"
+    limit = 200_000  # bytes: the 38 annotated 720p frames take several times that
+
+    def limit_file_size() -> None:  # Python ignores SIGXFSZ, so writes past it fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    result = subprocess.run(
+        [str(PERCEPTION), "infer", str(HIGHWAY_CLIP), "--model", str(tiny_onnx), "--out",
+         str(out), "--conf", "1", "--providers", "cpu", "--no-progress"],  # short JSON lines
+        capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: the video written into {out.parent} reads back 0 of its 38 frames "
+        "(is the disk full?)"
+    )
+    assert list(out.parent.iterdir()) == [], "neither output, nor a temporary file, is left"
 
 
 def test_corrupt_frames_are_skipped_with_a_warning_and_counted(
