@@ -1,6 +1,7 @@
 """Atomic file output: write to a temporary name in the same folder, then rename.
 
-A crash or Ctrl-C never leaves a half-written file under the final name.
+A crash or Ctrl-C never leaves a half-written file under the final name, and the file ends with
+the permissions a plain write would give it (``tempfile.mkstemp`` creates it owner-only).
 """
 
 from __future__ import annotations
@@ -12,13 +13,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _read_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+NEW_FILE_MODE = 0o666 & ~_read_umask()
+"""The mode ``open(path, "w")`` gives a new file: read-write for all, less the umask. Read once,
+at import: setting the umask to read it is not safe while other threads create files."""
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     ``suffix`` defaults to ``path``'s own suffix, so writers that pick a format from the file
     extension (OpenCV, torch) still see the right one. On an exception the temporary file is
-    removed and ``path`` is left untouched.
+    removed and ``path`` is left untouched. The file keeps the mode of the ``path`` it replaces,
+    or gets :data:`NEW_FILE_MODE`.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +44,8 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     temp = Path(temp_name)
     try:
         yield temp
+        mode = target.stat().st_mode & 0o7777 if target.exists() else NEW_FILE_MODE
+        os.chmod(temp, mode)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,12 @@ def test_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_files_get_the_mode_a_plain_write_gives(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    written = write_text_atomic(tmp_path / "model.onnx", "x")
+    assert stat.S_IMODE(written.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    os.chmod(plain, 0o640)  # a replaced file keeps its own mode, as with open(path, "w")
+    assert stat.S_IMODE(write_text_atomic(plain, "y").stat().st_mode) == 0o640

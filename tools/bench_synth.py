@@ -17,13 +17,13 @@ import os
 import platform
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from perception.atomic import write_text_atomic
 from perception.config.schema import SynthConfig
 from perception.synth.world import render_scene
 
@@ -61,15 +61,6 @@ def _parallel(height: int, width: int, seeds: list[int], workers: int) -> dict[s
         "images_per_s": len(seeds) / max(busy),
         "images_per_s_per_core": len(seeds) / max(busy) / workers,
     }
-
-
-def _write(path: Path, text: str) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _markdown(report: dict) -> str:
@@ -129,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),
     }
-    _write(args.out / "synth.json", json.dumps(report, indent=2) + "\n")
-    _write(args.out / "synth.md", _markdown(report))
+    write_text_atomic(args.out / "synth.json", json.dumps(report, indent=2) + "\n")
+    write_text_atomic(args.out / "synth.md", _markdown(report))
     print(_markdown(report))
     return 0
 
