@@ -5,6 +5,9 @@ cannot be opened or yields no decodable first frame. :meth:`FrameSource.frames` 
 :class:`SourceFrame` ``(index, image, seconds)`` with ``image`` ``(H, W, 3)`` uint8 BGR, or
 ``None`` for a frame that could not be decoded (the caller skips and counts it).
 
+A URL is a stream (live) when it has no known length (RTSP, an MJPEG camera, live HLS) and is
+read like a video file when it has one (an MP4 over HTTP, HLS video on demand).
+
 ``seconds`` is when the frame is shown: a video file's own timestamp (so variable-frame-rate
 files are timed right), ``index / fps`` where the file has none; for a camera or stream, the time
 from reading its first frame to reading this one; ``index / IMAGE_FPS`` for image files.
@@ -19,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -37,9 +40,13 @@ IMAGE_FPS = 10.0
 """The frame rate given to a folder of images (they have none of their own)."""
 
 MAX_CONSECUTIVE_FAILURES = 30
-"""A video stops after this many undecodable frames in a row (a broken tail or a dead stream)."""
+"""A video stops after this many undecodable frames in a row (a broken tail), a camera or stream
+after this many failed reads in a row (it closed or broke)."""
 
 URL_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+CaptureKind = Literal["file", "camera", "url"]
+"""What a :class:`CaptureSource` reads: a local video file, a camera, or a URL (stream or file)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,8 @@ thread (a one-off timing of the highway clip), CPU taken from the engine on a sm
 
 
 STREAM_TIMEOUT_SECONDS = 10.0
-"""How long opening a stream, or waiting for its next frame, may take. A live source that sends
-no frame for this long has ended. (OpenCV's FFmpeg default is 30 s per read; after a stall its
+"""How long opening a URL, or waiting for its next frame, may take. A camera or URL that sends no
+frame for this long has ended. (OpenCV's FFmpeg default is 30 s per read; after a stall its
 reads either fail at once or each wait out the timeout again, so a stalled stream used to end as
 30 "undecodable" frames, after up to 15 minutes.)"""
 
@@ -115,25 +122,28 @@ def _open_capture(target: str | int, timeout_seconds: float | None) -> cv2.Video
 
 
 class CaptureSource(FrameSource):
-    """A video file, camera or stream read with ``cv2.VideoCapture``.
+    """A video file, camera or URL read with ``cv2.VideoCapture``.
 
-    A failed read before the known end of a file is an undecodable frame (``None``); reading
-    stops at the end, after :data:`MAX_CONSECUTIVE_FAILURES` failures in a row, or, for a live
-    source, at a failed read that waited out ``timeout_seconds`` or follows a read that did
-    (the stream stalled; see :attr:`end_note`).
+    A camera is live; a URL is live when it has no known frame count (a stream) and is read like
+    a file when it has one (see the module docstring). A failed read before the known end of a
+    file is an undecodable frame (``None``); reading stops at the end, after
+    :data:`MAX_CONSECUTIVE_FAILURES` failures in a row, or, for a camera or URL, at a failed read
+    that waited out ``timeout_seconds`` or follows a read that did (the source stalled; see
+    :attr:`end_note`). ``timeout_seconds`` also limits opening a URL.
     """
 
     def __init__(
         self,
         target: str | int,
         name: str,
-        live: bool,
+        kind: CaptureKind,
         timeout_seconds: float = STREAM_TIMEOUT_SECONDS,
     ) -> None:
         self._timeout_seconds = timeout_seconds
-        self._capture = _open_capture(target, timeout_seconds if live else None)
+        self._watch_stalls = kind != "file"
+        self._capture = _open_capture(target, timeout_seconds if kind == "url" else None)
         if not self._capture.isOpened():
-            what = name if live else f"video file {name}"
+            what = f"video file {name}" if kind == "file" else name
             raise InputFileError(f"cannot open {what} (OpenCV could not read it)")
         ok, first = self._capture.read()
         if not ok or first is None:
@@ -142,6 +152,7 @@ class CaptureSource(FrameSource):
         self._first_read = time.monotonic()
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         fps = float(self._capture.get(cv2.CAP_PROP_FPS))
+        live = kind == "camera" or (kind == "url" and count <= 0)
         self.info = SourceInfo(
             name=name,
             width=first.shape[1],
@@ -178,9 +189,9 @@ class CaptureSource(FrameSource):
                 return
             started = time.monotonic()
             ok, frame = self._capture.read()
-            # a live read that waited out the timeout: the stream stalled, and FFmpeg's reads
+            # a read that waited out the timeout: the camera or URL stalled, and FFmpeg's reads
             # fail from then on, even when this one still decoded a frame it had buffered
-            waited_out = self.info.live and time.monotonic() - started >= self._timeout_seconds
+            waited_out = self._watch_stalls and time.monotonic() - started >= self._timeout_seconds
             if ok and frame is not None:
                 failures, stalled = 0, waited_out
                 yield SourceFrame(index, frame, self._seconds(index))
@@ -194,8 +205,15 @@ class CaptureSource(FrameSource):
                     )
                     return
                 failures += 1
+                if self.info.live:
+                    continue  # a stream's failed read is no frame to skip: it has no index
                 yield SourceFrame(index, None, index / self.info.fps)
             index += 1
+        if self.info.live:
+            self.end_note = (
+                f"{self.info.name} stopped sending frames ({MAX_CONSECUTIVE_FAILURES} reads in "
+                "a row failed); treated as ended"
+            )
 
     def close(self) -> None:
         self._capture.release()
@@ -237,9 +255,9 @@ def open_source(spec: str) -> FrameSource:
         InputFileError: the source cannot be opened or its first frame cannot be decoded.
     """
     if spec.isdigit():
-        return CaptureSource(int(spec), f"camera {spec}", live=True)
+        return CaptureSource(int(spec), f"camera {spec}", "camera")
     if URL_PATTERN.match(spec):
-        return CaptureSource(spec, spec, live=True)
+        return CaptureSource(spec, spec, "url")
     path = Path(spec)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -252,4 +270,4 @@ def open_source(spec: str) -> FrameSource:
         raise MissingFileError(f"source {path} does not exist")
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageFilesSource([path], str(path))
-    return CaptureSource(str(path), str(path), live=False)
+    return CaptureSource(str(path), str(path), "file")

@@ -1,8 +1,10 @@
-"""Live sources: frames are timed by arrival, and a stream that stops sending ends.
+"""URLs: a stream is live and timed by arrival, a video file over HTTP is read like a file, and
+a URL that stops sending ends.
 
-The stalled stream is real: a local HTTP server sends about half of an MJPG video and then
-holds the connection open, and OpenCV's FFmpeg reads it as it reads a camera stream. The stall
-ends the source after the read timeout, with one note, not as a run of undecodable frames."""
+The servers are real local HTTP servers: a multipart MJPEG stream (what IP cameras send, no
+length), and an MJPG AVI file, sent whole or cut off halfway with the connection held open. The
+stall ends the source after the read timeout, with one note, not as a run of undecodable
+frames."""
 
 from __future__ import annotations
 
@@ -13,15 +15,17 @@ import socketserver
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+import cv2
 import numpy as np
 import pytest
 
 from perception.video.pipeline import VideoPipeline
 from perception.video.render import FrameRenderer
-from perception.video.sources import STREAM_TIMEOUT_SECONDS, CaptureSource
+from perception.video.sources import STREAM_TIMEOUT_SECONDS, CaptureSource, open_source
 from tests.video.test_infer_cli import start_infer
 from tests.video.test_pipeline import DEPTH, DepthEngine
 from tests.video.video_files import read_jsonl, read_video, write_test_video
@@ -41,30 +45,17 @@ def frame_ends(avi: bytes) -> list[int]:
 
 
 @contextlib.contextmanager
-def stalling_server(
-    tmp_path: Path, cut_inside_a_frame: bool
-) -> Iterator[tuple[str, threading.Event]]:
-    """URL of a stream, and an event set once the stream has sent all it will: 20 and a half
-    or 20 frames of a 40-frame MJPG video, then nothing. FFmpeg meets the two stalls
-    differently: cut inside a frame, its read that waits out the timeout still returns the last
-    whole frame and the reads after it fail at once; cut after one, every read waits out the
-    timeout and fails."""
-    noise = np.random.default_rng(0)
-    frames = [noise.integers(0, 256, (180, 320, 3), dtype=np.uint8) for _ in range(40)]
-    data = write_test_video(tmp_path / "clip.avi", frames, fps=25.0).read_bytes()
-    ends = frame_ends(data)
-    cut = (ends[19] + ends[20]) // 2 if cut_inside_a_frame else ends[19]
-    sent, release = threading.Event(), threading.Event()
+def http_server(send: Callable[[BinaryIO], None], content_type: str) -> Iterator[str]:
+    """The URL of a local HTTP server that answers every GET with ``content_type`` and whatever
+    ``send(wfile)`` writes (the connection closes when it returns)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(200)
-            self.send_header("Content-Type", "video/x-msvideo")
+            self.send_header("Content-Type", content_type)
             self.end_headers()
-            self.wfile.write(data[:cut])
-            self.wfile.flush()
-            sent.set()
-            release.wait(30)
+            with contextlib.suppress(ConnectionError):  # the reader may hang up first
+                send(self.wfile)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -73,11 +64,42 @@ def stalling_server(
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/clip.avi", sent
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:
-        release.set()
         server.shutdown()
         server.server_close()
+
+
+def noise_frames(count: int) -> list[np.ndarray]:
+    noise = np.random.default_rng(0)
+    return [noise.integers(0, 256, (180, 320, 3), dtype=np.uint8) for _ in range(count)]
+
+
+@contextlib.contextmanager
+def stalling_server(
+    tmp_path: Path, cut_inside_a_frame: bool
+) -> Iterator[tuple[str, threading.Event]]:
+    """URL of a stream, and an event set once the stream has sent all it will: 20 and a half
+    or 20 frames of a 40-frame MJPG video, then nothing. FFmpeg meets the two stalls
+    differently: cut inside a frame, its read that waits out the timeout still returns the last
+    whole frame and the reads after it fail at once; cut after one, every read waits out the
+    timeout and fails."""
+    data = write_test_video(tmp_path / "clip.avi", noise_frames(40), fps=25.0).read_bytes()
+    ends = frame_ends(data)
+    cut = (ends[19] + ends[20]) // 2 if cut_inside_a_frame else ends[19]
+    sent, release = threading.Event(), threading.Event()
+
+    def send_half(out: BinaryIO) -> None:
+        out.write(data[:cut])
+        out.flush()
+        sent.set()
+        release.wait(30)
+
+    with http_server(send_half, "video/x-msvideo") as url:
+        try:
+            yield url + "clip.avi", sent
+        finally:
+            release.set()
 
 
 @pytest.fixture(params=["cut after a frame", "cut inside a frame"])
@@ -87,7 +109,8 @@ def stalled_stream(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 
 def test_a_stalled_stream_ends_after_the_timeout_with_a_note(stalled_stream: str) -> None:
-    source = CaptureSource(stalled_stream, stalled_stream, live=True, timeout_seconds=TIMEOUT)
+    source = CaptureSource(stalled_stream, stalled_stream, "url", timeout_seconds=TIMEOUT)
+    assert source.info.frame_count == 40, "the AVI's header gives its length"
     started = time.monotonic()
     try:
         frames = list(source.frames())
@@ -106,7 +129,7 @@ def test_the_pipeline_reports_the_stall_once_and_keeps_what_arrived(
 ) -> None:
     warnings: list[str] = []
     pipeline = VideoPipeline(DepthEngine(), FrameRenderer(DEPTH), warn=warnings.append)
-    source = CaptureSource(stalled_stream, stalled_stream, live=True, timeout_seconds=TIMEOUT)
+    source = CaptureSource(stalled_stream, stalled_stream, "url", timeout_seconds=TIMEOUT)
     summary = pipeline.run(source, None, tmp_path / "p.jsonl")
     assert warnings == [f"warning: {stalled_stream} sent no frame for 1 s; treated as ended"]
     assert summary.frames_skipped == 0 and summary.frames_read > 5
@@ -114,17 +137,45 @@ def test_the_pipeline_reports_the_stall_once_and_keeps_what_arrived(
     assert len(records) == summary.frames_processed == summary.frames_read - summary.frames_dropped
 
 
-def test_a_live_source_times_frames_from_its_first_read(tmp_path: Path) -> None:
-    path = write_test_video(tmp_path / "clip.avi", [np.zeros((32, 48, 3), np.uint8)] * 4)
-    source = CaptureSource(str(path), "camera stand-in", live=True)
-    opened = time.monotonic()
-    time.sleep(0.05)
-    try:
-        seconds = [frame.seconds for frame in source.frames()][:4]
-    finally:
-        source.close()
-    assert seconds[0] < 0.05 <= seconds[1] <= time.monotonic() - opened + 0.05
-    assert seconds == sorted(seconds), "arrival times only grow"
+def test_a_stream_without_a_length_is_live_and_timed_by_arrival() -> None:
+    jpegs = [cv2.imencode(".jpg", frame)[1].tobytes() for frame in noise_frames(8)]
+    period = 0.1
+
+    def send_parts(out: BinaryIO) -> None:  # multipart MJPEG, as IP cameras send it
+        for jpeg in jpegs:
+            head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+            out.write(head.encode() + jpeg + b"\r\n")
+            out.flush()
+            time.sleep(period)
+
+    with http_server(send_parts, "multipart/x-mixed-replace; boundary=frame") as url:
+        stream = url + "video.mjpg"
+        source = open_source(stream)
+        try:
+            assert source.info.live and source.info.frame_count is None
+            frames = list(source.frames())
+        finally:
+            source.close()
+    assert [frame.index for frame in frames] == list(range(len(jpegs))), "no undecodable frames"
+    seconds = [frame.seconds for frame in frames]
+    assert seconds[0] < period / 2 and np.all(np.diff(seconds) > period / 2), "arrival times"
+    assert source.end_note == (
+        f"{stream} stopped sending frames (30 reads in a row failed); treated as ended"
+    ), "the server closed the stream: its failed reads are its end, not skipped frames"
+
+
+def test_a_video_file_over_http_is_read_like_a_file(tmp_path: Path) -> None:
+    data = write_test_video(tmp_path / "clip.avi", noise_frames(40), fps=25.0).read_bytes()
+    with http_server(lambda out: out.write(data), "video/x-msvideo") as url:
+        source = open_source(url + "clip.avi")
+        assert not source.info.live and source.info.frame_count == 40
+        engine = DepthEngine(seconds=0.05)  # far slower than the reader: a live queue would drop
+        summary = VideoPipeline(engine, FrameRenderer(DEPTH)).run(
+            source, None, tmp_path / "p.jsonl"
+        )
+    assert summary.frames_processed == 40 and summary.frames_dropped == 0
+    times = [record["time"] for record in read_jsonl(tmp_path / "p.jsonl")]
+    assert times == pytest.approx([index / 25 for index in range(40)]), "the file's timestamps"
 
 
 def test_ctrl_c_on_a_stalled_stream_does_not_wait_for_the_timeout(
