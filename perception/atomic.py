@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from perception.errors import OutputPathError
+
 
 def _read_umask() -> int:
     umask = os.umask(0)
@@ -32,14 +34,25 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     extension (OpenCV, torch) still see the right one. On an exception the temporary file is
     removed and ``path`` is left untouched. The file keeps the mode of the ``path`` it replaces,
     or gets :data:`NEW_FILE_MODE`.
+
+    Raises:
+        OutputPathError: ``path`` is a folder, or its folder cannot be created or written to.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.",
-        suffix=target.suffix if suffix is None else suffix,
-        dir=target.parent,
-    )
+    if target.is_dir():
+        raise OutputPathError(f"{target} is a folder; give a file name to write to")
+    nearest = next(folder for folder in target.parents if folder.exists())
+    if not nearest.is_dir():
+        raise OutputPathError(f"cannot write {target}: {nearest} is a file, not a folder")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.",
+            suffix=target.suffix if suffix is None else suffix,
+            dir=target.parent,
+        )
+    except OSError as exc:
+        raise OutputPathError(f"cannot write {target}: {exc.strerror}") from None
     os.close(handle)
     temp = Path(temp_name)
     try:

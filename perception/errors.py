@@ -35,6 +35,10 @@ class MalformedFileError(InputFileError, ValueError):
     """An input file exists but its content is not what it must be."""
 
 
+class OutputPathError(PerceptionError):
+    """An output cannot be written where it was asked for (a folder, an unwritable place)."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest candidate, or ``""`` if none is close."""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

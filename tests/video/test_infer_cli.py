@@ -294,6 +294,19 @@ def test_output_never_overwrites_the_input(driving_video: Path, tiny_onnx: Path)
     assert driving_video.read_bytes() == before
 
 
+def test_an_output_that_is_a_folder_is_refused(
+    driving_video: Path, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "annotated.mp4"
+    folder.mkdir()
+    result = infer(str(driving_video), "--model", str(tiny_onnx), "--out", str(folder))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {folder} is a folder; give a file name to write to"
+    )
+    assert list(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())
+
+
 def test_unreadable_source_or_model_fails_at_once(
     driving_video: Path, tiny_onnx: Path, tmp_path: Path
 ) -> None:
