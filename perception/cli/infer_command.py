@@ -131,11 +131,11 @@ def summary_text(summary: PipelineSummary, video: Path, jsonl: Path) -> str:
         f"{'interrupted' if summary.interrupted else 'processed'}: {summary.frames_processed} "
         f"frames of {summary.source} in {summary.seconds:.1f} s ({summary.fps:.1f} FPS); "
         f"{summary.frames_skipped} undecodable skipped, {summary.frames_dropped} dropped",
-        "stage        busy s     FPS",
+        f"{'stage':<12} {'busy s':>7} {'FPS':>9}",
     ]
     rates = summary.stage_fps()
-    for stage in STAGES:
-        lines.append(f"{stage:<12}{summary.stage_seconds[stage]:>7.2f}{rates[stage]:>8.1f}")
+    for stage in STAGES:  # columns stay apart however large a rate gets
+        lines.append(f"{stage:<12} {summary.stage_seconds[stage]:>7.2f} {rates[stage]:>9.1f}")
     lines.append(
         f"drain: {summary.drain_seconds:.2f} s after the engine's last batch "
         "(drawing and encoding what it left)"

@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 import torch
 
+from perception.cli.infer_command import summary_text
 from perception.config.schema import RunConfig
 from perception.inference.compare import Tolerance, prediction_differences
 from perception.inference.onnx_engine import OnnxEngine
 from perception.inference.predictions import Detections
+from perception.video.pipeline import STAGES, PipelineSummary
 from tests.cli.test_cli_errors import PERCEPTION, assert_one_line_error, run_cli
 from tests.conftest import HIGHWAY_CLIP
 from tests.train.tiny_run import synthetic_samples
@@ -322,3 +324,17 @@ def test_unreadable_source_or_model_fails_at_once(
     result = infer(str(driving_video), "--model", str(broken), cwd=tmp_path)
     assert_one_line_error(result, "broken.onnx", "truncated")
     assert not (tmp_path / "runs").exists(), "nothing is written when the model is unreadable"
+
+
+def test_the_stage_table_keeps_its_columns_apart_at_any_rate() -> None:
+    summary = PipelineSummary("clip.mp4", frames_read=1_000_000, frames_processed=1_000_000)
+    summary.stage_seconds = dict.fromkeys(STAGES, 0.5) | {"decode": 0.0, "encode": 2.0}
+    rows = summary_text(summary, Path("a.mp4"), Path("a.jsonl")).splitlines()[2:8]
+    assert [row.split() for row in rows] == [
+        ["decode", "0.00", "inf"],
+        ["preprocess", "0.50", "2000000.0"],
+        ["inference", "0.50", "2000000.0"],
+        ["postprocess", "0.50", "2000000.0"],
+        ["render", "0.50", "2000000.0"],
+        ["encode", "2.00", "500000.0"],
+    ]
