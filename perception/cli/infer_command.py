@@ -13,6 +13,7 @@ import cv2
 from tqdm import tqdm
 
 from perception.cli.engine_arguments import add_engine_arguments
+from perception.cli.exit_status import INTERRUPTED
 from perception.errors import ConfigError, InputFileError
 from perception.inference.engine import DEFAULT_SCORE_THRESHOLD
 from perception.inference.open_engine import open_engine
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, unit="frame", disable=args.no_progress, file=sys.stderr) as bar:
         summary = pipeline.run(source, video_path, jsonl_path, args.stride, bar.update)
     print(summary_text(summary, video_path, jsonl_path))
-    return 130 if summary.interrupted else 0
+    return INTERRUPTED if summary.interrupted else 0
 
 
 def output_paths(spec: str, name: str, out: str | None, jsonl: str | None) -> tuple[Path, Path]:

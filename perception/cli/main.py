@@ -1,13 +1,17 @@
 """Entry point of the ``perception`` command: parses arguments and dispatches to a subcommand.
 
 User-facing failures (:class:`~perception.errors.PerceptionError`) print one line,
-``error: <message>``, and exit with status 2; Ctrl-C exits with 130.
+``error: <message>``, and exit with status 2. SIGTERM (``docker stop``, systemd, ``kill``) is
+handled as Ctrl-C is, so commands finish their outputs the same way; the exit status is 128 plus
+the signal's number (130 for Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from perception import __version__
@@ -22,6 +26,7 @@ from perception.cli import (
     synth_command,
     train_command,
 )
+from perception.cli.exit_status import INTERRUPTED, USER_ERROR
 from perception.errors import PerceptionError
 
 SUBCOMMANDS = (
@@ -52,14 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    received: list[int] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    # only the main thread may set handlers (main() can be called from a test's worker thread)
+    handles_sigterm = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, interrupt) if handles_sigterm else None
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
     except PerceptionError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        status = INTERRUPTED
+    finally:
+        if handles_sigterm:  # None: a handler set outside Python, which SIG_DFL stands for
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    return 128 + received[0] if status == INTERRUPTED and received else status
 
 
 if __name__ == "__main__":

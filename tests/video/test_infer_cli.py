@@ -176,9 +176,13 @@ def test_corrupt_frames_are_skipped_with_a_warning_and_counted(
     assert len(read_video(out)[0]) == 8
 
 
-def test_sigint_leaves_a_playable_video_and_complete_json_lines(
-    tiny_onnx: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
+def test_a_stop_signal_leaves_a_playable_video_and_complete_json_lines(
+    stop: signal.Signals, status: int, tiny_onnx: Path, tmp_path: Path
 ) -> None:
+    """Ctrl-C, and SIGTERM (docker stop, systemd) handled as Ctrl-C is."""
     samples = synthetic_samples(10, 360, 640, seed=4)
     frames = [cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR) for sample in samples] * 150
     video = write_test_video(tmp_path / "long.mp4", frames, fps=30.0)
@@ -191,9 +195,9 @@ def test_sigint_leaves_a_playable_video_and_complete_json_lines(
             break
         assert process.poll() is None, process.communicate()
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, (stdout, stderr)
+    assert process.returncode == status, (stdout, stderr)
     assert "interrupted:" in stdout
     records = read_jsonl(out_dir / "long.jsonl")
     assert 0 < len(records) < 1500
