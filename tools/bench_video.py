@@ -47,6 +47,7 @@ import torch
 from machine_info import cpu_name  # tools/, beside this script
 
 from perception.atomic import write_text_atomic
+from perception.cli.demo_command import HIGHWAY_CLIP
 from perception.config.loader import load_config
 from perception.export.onnx_export import export_onnx
 from perception.inference.engine import InferenceEngine
@@ -67,7 +68,6 @@ from perception.video.sources import open_source
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_NICENESS = f"{WORKER_NICENESS}/{WRITER_NICENESS}"
 """The pipeline's own setting, as ``--niceness`` spells it."""
-HIGHWAY = REPO / "tests" / "fixtures" / "udacity_highway" / "test_video.mp4"
 TARGET_SHARE = 0.85
 """End-to-end FPS must reach this share of engine-only FPS."""
 
@@ -76,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="an exported .onnx file (default: the demo model)")
     parser.add_argument("--config", default=str(REPO / "configs" / "demo.yaml"))
-    parser.add_argument("--video", default=str(HIGHWAY), help="the clip to loop")
+    parser.add_argument("--video", default=str(HIGHWAY_CLIP), help="the clip to loop")
     parser.add_argument("--frames", type=int, default=150, help="frames in the looped video")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4], help="batch sizes")
     parser.add_argument(

@@ -8,6 +8,7 @@ import resource
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from perception.cli.demo_command import HIGHWAY_CLIP  # 1280x720, 38 frames at 25 fps
 from perception.cli.infer_command import summary_text
 from perception.config.schema import RunConfig
 from perception.inference.compare import Tolerance, prediction_differences
@@ -22,7 +24,6 @@ from perception.inference.onnx_engine import OnnxEngine
 from perception.inference.predictions import Detections
 from perception.video.pipeline import STAGES, PipelineSummary
 from tests.cli.test_cli_errors import PERCEPTION, assert_one_line_error, run_cli
-from tests.conftest import HIGHWAY_CLIP
 from tests.train.tiny_run import synthetic_samples
 from tests.video.video_files import (
     detections_from_json,
@@ -50,14 +51,21 @@ def infer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
     return run_cli("infer", *args, "--providers", "cpu", "--no-progress", cwd=cwd)
 
 
-def start_infer(*args: str) -> subprocess.Popen[str]:
-    """``perception infer ARGS`` started in the background, ready to take a SIGINT."""
-    return subprocess.Popen(
-        [str(PERCEPTION), "infer", *args, "--providers", "cpu", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def start_infer(
+    *args: str, before_exec: Callable[[], None] = lambda: None
+) -> subprocess.Popen[str]:
+    """``perception infer ARGS`` started in the background, ready to take a SIGINT;
+    ``before_exec`` runs in the child first (to set a resource limit, say)."""
+
+    def prepare_child() -> None:
         # A shell's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT
         # ignored: give the child the default disposition, as a terminal would.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        before_exec()
+
+    return subprocess.Popen(
+        [str(PERCEPTION), "infer", *args, "--providers", "cpu", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=prepare_child,
     )  # fmt: skip
 
 
@@ -139,13 +147,13 @@ def test_a_video_cut_short_by_a_full_disk_is_an_error(tiny_onnx: Path, tmp_path:
     def limit_file_size() -> None:  # Python ignores SIGXFSZ, so writes past it fail with EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
-    result = subprocess.run(
-        [str(PERCEPTION), "infer", str(HIGHWAY_CLIP), "--model", str(tiny_onnx), "--out",
-         str(out), "--conf", "1", "--providers", "cpu", "--no-progress"],  # short JSON lines
-        capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size,
+    process = start_infer(  # --conf 1: short JSON lines, well below the limit
+        str(HIGHWAY_CLIP), "--model", str(tiny_onnx), "--out", str(out), "--conf", "1",
+        before_exec=limit_file_size,
     )  # fmt: skip
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 2, stderr
+    assert stderr.strip().splitlines()[-1] == (
         f"error: the video written into {out.parent} reads back 0 of its 38 frames "
         "(is the disk full?)"
     )
