@@ -26,6 +26,23 @@ NEW_FILE_MODE = 0o666 & ~_read_umask()
 at import: setting the umask to read it is not safe while other threads create files."""
 
 
+def check_output_path(path: str | Path) -> Path:
+    """``path`` as a :class:`Path` if a file can be written there: it is not a folder and its
+    nearest existing ancestor is one. Commands call it before slow work (loading a model), so a
+    bad output path fails first; :func:`atomic_path` calls it too.
+
+    Raises:
+        OutputPathError: ``path`` is a folder, or lies under a file.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise OutputPathError(f"{target} is a folder; give a file name to write to")
+    nearest = next(folder for folder in target.parents if folder.exists())
+    if not nearest.is_dir():
+        raise OutputPathError(f"cannot write {target}: {nearest} is a file, not a folder")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
@@ -38,12 +55,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     Raises:
         OutputPathError: ``path`` is a folder, or its folder cannot be created or written to.
     """
-    target = Path(path)
-    if target.is_dir():
-        raise OutputPathError(f"{target} is a folder; give a file name to write to")
-    nearest = next(folder for folder in target.parents if folder.exists())
-    if not nearest.is_dir():
-        raise OutputPathError(f"cannot write {target}: {nearest} is a file, not a folder")
+    target = check_output_path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(

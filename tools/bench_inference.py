@@ -57,8 +57,7 @@ from perception.config.schema import RunConfig
 from perception.errors import PerceptionError
 from perception.export.onnx_export import export_onnx
 from perception.inference.engine import InferenceEngine
-from perception.inference.onnx_engine import DEFAULT_MAX_BATCH, OnnxEngine
-from perception.inference.providers import PROVIDERS, default_provider_options
+from perception.inference.onnx_engine import OnnxEngine
 from perception.inference.torch_engine import TorchEngine
 from perception.model.build import build_model
 from perception.model.settle_batch_norm import settle_batch_norm
@@ -367,9 +366,7 @@ def gpu_group(
             for provider in ("cuda", "tensorrt"):
                 options = None
                 if provider == "tensorrt" and precision == "fp16":
-                    shape = (3, data.input_height, data.input_width)
-                    trt = default_provider_options(PROVIDERS[provider], shape, DEFAULT_MAX_BATCH)
-                    options = {provider: {**trt, "trt_fp16_enable": "True"}}
+                    options = {provider: {"trt_fp16_enable": "True"}}  # added to the defaults
                 engine = open_onnx(path, provider, threads, options)
                 if isinstance(engine, str):
                     skipped.append(f"{name} {provider} {precision}: {engine}")
@@ -388,7 +385,7 @@ def gpu_group(
 def open_onnx(
     path: Path, provider: str, threads: int, options: dict[str, dict[str, str]] | None = None
 ) -> OnnxEngine | str:
-    """An engine on exactly ``provider`` (short name) with provider ``options`` instead of the
+    """An engine on exactly ``provider`` (short name) with provider ``options`` added to the
     defaults, or why it cannot run here."""
     try:
         return OnnxEngine(

@@ -1,22 +1,22 @@
-"""The flags every command that opens an inference engine shares: provider preference and
-torch device."""
+"""The flags every command that opens an inference engine shares: where the model runs."""
 
 from __future__ import annotations
 
 import argparse
 
-from perception.inference.providers import DEFAULT_PREFERENCE
-
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--providers P ...`` (ONNX Runtime preference) and ``--device D`` (checkpoints)."""
+    """``--device D`` (any model) and ``--providers P ...`` (ONNX Runtime preference)."""
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="where the model runs: auto, cpu, cuda or cuda:N; a checkpoint on that torch "
+        "device, an ONNX model on the matching ONNX Runtime providers (default: auto)",
+    )
     parser.add_argument(
         "--providers",
         nargs="+",
-        default=list(DEFAULT_PREFERENCE),
         metavar="PROVIDER",
-        help="ONNX Runtime provider preference, most wanted first (default: tensorrt cuda cpu)",
-    )
-    parser.add_argument(
-        "--device", default="auto", help="torch device for a checkpoint (default: auto)"
+        help="for an ONNX model: ONNX Runtime provider preference, most wanted first (default: "
+        "tensorrt cuda cpu; with --device cpu: cpu; with --device cuda: tensorrt cuda)",
     )

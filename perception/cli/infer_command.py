@@ -12,6 +12,7 @@ from typing import Any
 import cv2
 from tqdm import tqdm
 
+from perception.atomic import check_output_path
 from perception.cli.engine_arguments import add_engine_arguments
 from perception.cli.exit_status import INTERRUPTED
 from perception.errors import ConfigError, InputFileError
@@ -83,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     source = open_source(args.source)
     video_path, jsonl_path = output_paths(args.source, source.info.name, args.out, args.jsonl)
+    for path in (video_path, jsonl_path):  # before the model loads, which takes a while
+        check_output_path(path)
     engine = open_engine(
         args.model,
         heads=args.heads,

@@ -46,8 +46,9 @@ class OnnxEngine(InferenceEngine):
             Runtime names; the first that runs the model is used and announced once through
             ``log``, with the reasons the ones before it were skipped.
         heads: the heads to predict, in this order (default: every head in the file).
-        provider_options: ``{provider: {option: value}}`` replacing the defaults of
-            :func:`~perception.inference.providers.default_provider_options`.
+        provider_options: ``{provider: {option: value}}`` added to the defaults of
+            :func:`~perception.inference.providers.default_provider_options`, or replacing
+            them where they name the same option.
         io_binding: bind inputs and outputs explicitly (default: on GPU providers only).
         max_batch: the largest batch TensorRT's optimisation profile covers.
         threads: intra-op threads for the CPU provider (0: ONNX Runtime's default).
@@ -94,7 +95,8 @@ class OnnxEngine(InferenceEngine):
             for name in preference
         }
         for name, values in (provider_options or {}).items():
-            options[provider_name(name)] = dict(values)
+            full_name = provider_name(name)
+            options[full_name] = {**options.get(full_name, {}), **values}
         session_options = onnxruntime.SessionOptions()
         session_options.log_severity_level = 3
         session_options.intra_op_num_threads = threads

@@ -36,7 +36,8 @@ DEFAULT_PREFERENCE = ("tensorrt", "cuda", "cpu")
 """TensorRT where it is installed, else CUDA, else the CPU."""
 
 CUDA = "CUDAExecutionProvider"
-GPU_PROVIDERS = frozenset({"TensorrtExecutionProvider", CUDA})
+TENSORRT = "TensorrtExecutionProvider"
+GPU_PROVIDERS = frozenset({TENSORRT, CUDA})
 
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 """The colour codes ONNX Runtime's console log wraps its lines in."""
@@ -56,11 +57,56 @@ def provider_name(name: str) -> str:
     )
 
 
+def preference_for_device(
+    device: str, providers: Sequence[str] | None = None
+) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Where an ONNX model runs when the caller names a device as torch does, as for a
+    checkpoint: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+
+    ``auto`` keeps ``providers`` (default :data:`DEFAULT_PREFERENCE`). ``cpu`` means the CPU
+    provider unless ``providers`` names others, none of them a GPU's; ``cuda[:N]`` means
+    TensorRT, else CUDA, unless ``providers`` names others, at least one of them a GPU's, which
+    then run on GPU ``N``.
+
+    Returns:
+        ``(preference, provider_options)``: full ONNX Runtime provider names, most wanted first,
+        and ``{provider: {"device_id": "N"}}`` for both GPU providers when ``N`` is given.
+
+    Raises:
+        ConfigError: ``device`` is none of these, or ``providers`` contradicts it (``cpu`` with
+            a GPU provider, ``cuda`` with none).
+    """
+    chosen = None if providers is None else [provider_name(name) for name in providers]
+    if device == "auto":
+        return chosen or [PROVIDERS[name] for name in DEFAULT_PREFERENCE], {}
+    kind, _, index = device.partition(":")
+    if device == "cpu":
+        chosen = chosen or [PROVIDERS["cpu"]]
+        contradicting = [name for name in chosen if name in GPU_PROVIDERS]
+        if contradicting:
+            raise ConfigError(
+                f"device cpu contradicts the GPU providers {contradicting}; give one or the other"
+            )
+        return chosen, {}
+    if kind != "cuda" or not (index.isdigit() or device == "cuda"):
+        raise ConfigError(
+            f"'{device}' is not a device for an ONNX model; use auto, cpu, cuda or cuda:N"
+        )
+    chosen = chosen or [TENSORRT, CUDA]
+    if not GPU_PROVIDERS.intersection(chosen):
+        raise ConfigError(
+            f"device {device} needs a GPU provider (tensorrt or cuda), but the providers are "
+            f"{chosen}"
+        )
+    # CUDA too when only TensorRT is named: it takes the nodes TensorRT cannot (open_session)
+    return chosen, {name: {"device_id": index} for name in GPU_PROVIDERS} if index else {}
+
+
 def default_provider_options(provider: str, input_shape: Sequence[int], max_batch: int) -> dict:
     """Options used unless the caller gives its own: TensorRT caches its engines under
     ``~/.cache/perception/tensorrt`` and gets an optimisation profile for batches 1 to
     ``max_batch`` of ``input_shape`` ``(3, H, W)``; CUDA uses heuristic convolution search."""
-    if provider == "TensorrtExecutionProvider":
+    if provider == TENSORRT:
         channels, height, width = input_shape
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         shape = f"{channels}x{height}x{width}"
@@ -71,7 +117,7 @@ def default_provider_options(provider: str, input_shape: Sequence[int], max_batc
             "trt_profile_opt_shapes": f"{INPUT_NAME}:1x{shape}",
             "trt_profile_max_shapes": f"{INPUT_NAME}:{max_batch}x{shape}",
         }
-    if provider == "CUDAExecutionProvider":
+    if provider == CUDA:
         return {"cudnn_conv_algo_search": "HEURISTIC"}
     return {}
 
@@ -108,7 +154,7 @@ def open_session(
         if provider in GPU_PROVIDERS:
             _preload_cuda_libraries()
         attempt = [(provider, dict(provider_options.get(provider, {})))]
-        if provider == "TensorrtExecutionProvider" and CUDA in available:
+        if provider == TENSORRT and CUDA in available:
             # Nodes TensorRT cannot take run on CUDA rather than on the CPU.
             attempt.append((CUDA, dict(provider_options.get(CUDA, {}))))
         with _captured_runtime_log() as log:

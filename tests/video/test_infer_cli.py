@@ -48,7 +48,7 @@ def driving_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def infer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return run_cli("infer", *args, "--providers", "cpu", "--no-progress", cwd=cwd)
+    return run_cli("infer", *args, "--device", "cpu", "--no-progress", cwd=cwd)
 
 
 def start_infer(
@@ -64,7 +64,7 @@ def start_infer(
         before_exec()
 
     return subprocess.Popen(
-        [str(PERCEPTION), "infer", *args, "--providers", "cpu", "--no-progress"],
+        [str(PERCEPTION), "infer", *args, "--device", "cpu", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=prepare_child,
     )  # fmt: skip
 
@@ -228,7 +228,7 @@ def test_checkpoint_and_onnx_file_give_the_same_json_lines(
     for name, model in (("torch", checkpoint), ("onnx", tmp_path / "model.onnx")):
         out = tmp_path / name / "drive.mp4"
         result = infer(str(driving_video), "--model", str(model), "--out", str(out),
-                       "--conf", "0.05", "--device", "cpu")  # fmt: skip
+                       "--conf", "0.05")  # fmt: skip
         assert result.returncode == 0, result.stderr
         runs[name] = read_jsonl(out.with_suffix(".jsonl"))
     heads = OnnxEngine(tmp_path / "model.onnx", providers=["cpu"], log=print).heads
@@ -308,17 +308,22 @@ def test_output_never_overwrites_the_input(driving_video: Path, tiny_onnx: Path)
     assert driving_video.read_bytes() == before
 
 
-def test_an_output_that_is_a_folder_is_refused(
+def test_an_output_that_is_a_folder_is_refused_before_the_model_loads(
     driving_video: Path, tiny_onnx: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "annotated.mp4"
     folder.mkdir()
     result = infer(str(driving_video), "--model", str(tiny_onnx), "--out", str(folder))
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        f"error: {folder} is a folder; give a file name to write to"
-    )
+    # one line: the engine never announced where it runs
+    assert_one_line_error(result, f"{folder} is a folder; give a file name to write to")
     assert list(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())
+    under_a_file = tmp_path / "notes.txt"
+    under_a_file.write_text("")
+    jsonl = under_a_file / "predictions.jsonl"
+    result = infer(str(driving_video), "--model", str(tiny_onnx), "--out", str(folder / "a.mp4"),
+                   "--jsonl", str(jsonl))  # fmt: skip
+    assert_one_line_error(result, f"cannot write {jsonl}: {under_a_file} is a file, not a folder")
+    assert not any(folder.iterdir())
 
 
 def test_unreadable_source_or_model_fails_at_once(
