@@ -55,6 +55,7 @@ from perception.inference.onnx_engine import OnnxEngine
 from perception.model.build import build_model
 from perception.model.settle_batch_norm import settle_batch_norm
 from perception.video.pipeline import (
+    CPU_TIMED_STAGES,
     QUIET_THREADS,
     STAGES,
     WORKER_NICENESS,
@@ -68,6 +69,8 @@ from perception.video.sources import open_source
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_NICENESS = f"{WORKER_NICENESS}/{WRITER_NICENESS}"
 """The pipeline's own setting, as ``--niceness`` spells it."""
+PIPELINE_ONLY_STAGES = ("decode", "render", "encode")
+"""The stages the engine-only run does not have (it letterboxes and decodes to pixels too)."""
 TARGET_SHARE = 0.85
 """End-to-end FPS must reach this share of engine-only FPS."""
 
@@ -177,7 +180,8 @@ def measure(
     engine_fps: list[float] = []
     engine_cpu: list[float] = []
     runs: dict[str, dict[str, list[Any]]] = {
-        niceness: {"fps": [], "cpu": [], "stages": [], "drain": []} for niceness in nicenesses
+        niceness: {"fps": [], "cpu": [], "stages": [], "stage_cpu": [], "drain": []}
+        for niceness in nicenesses
     }
     order: list[str | None] = [None, *nicenesses]  # None: the engine alone
     for round_index in range(rounds):
@@ -191,6 +195,7 @@ def measure(
                 runs[niceness]["fps"].append(summary.fps)
                 runs[niceness]["cpu"].append(cpu_ms)
                 runs[niceness]["stages"].append(summary.stage_fps())
+                runs[niceness]["stage_cpu"].append(summary.stage_cpu_ms())
                 runs[niceness]["drain"].append(summary.drain_seconds)
     cores = os.cpu_count() or 1
     rows = []
@@ -205,6 +210,10 @@ def measure(
             "engine_fps_rounds": engine_fps,
             "pipeline_fps_rounds": run["fps"],
             "stage_fps": median_stage_fps(run["stages"]),
+            "stage_cpu_ms": {
+                stage: statistics.median(cpu[stage] for cpu in run["stage_cpu"])
+                for stage in CPU_TIMED_STAGES
+            },
             "engine_cpu_ms": statistics.median(engine_cpu),
             "pipeline_cpu_ms": statistics.median(run["cpu"]),
             "drain_ms": 1000 * statistics.median(run["drain"]),
@@ -345,7 +354,7 @@ def markdown(report: dict[str, Any]) -> str:
         "the other stages need.",
         "",
         "Engine threads matter on a small CPU: with as many threads as cores the engine keeps "
-        "every core busy, so decoding, drawing and encoding (priced in the stage table below) "
+        "every core busy, so decoding, drawing and encoding (priced in the stage tables below) "
         "can only take their time from it, and the pipeline cannot hide them. With one engine "
         "thread a core is left for them, as on a GPU machine, where the engine leaves the CPU "
         "free; there the slowest of the other stages (each runs in one thread) bounds the rate "
@@ -405,6 +414,26 @@ def markdown(report: dict[str, Any]) -> str:
     for row in report["rows"]:
         rates = " | ".join(f"{row['stage_fps'][stage]:.0f}" for stage in STAGES)
         lines.append(f"| {row['threads']} | {row['batch']} | {row['niceness']} | {rates} |")
+    lines += [
+        "",
+        "What each stage costs: the CPU milliseconds per frame its thread spent in it (medians; "
+        "waits for a core excluded). Inference is left out: the engine's own threads do most of "
+        "it (its whole cost is `CPU ms/frame (engine)` above, letterboxing and decoding to "
+        "pixels included). The last column sums the stages the engine alone does not run: "
+        "the CPU time the pipeline adds to each frame.",
+        "",
+        "| engine threads | batch | niceness | "
+        + " | ".join(CPU_TIMED_STAGES)
+        + " | "
+        + " + ".join(PIPELINE_ONLY_STAGES)
+        + " |",
+        "|---:|---:|---:|" + "---:|" * (len(CPU_TIMED_STAGES) + 1),
+    ]
+    for row in report["rows"]:
+        costs = [row["stage_cpu_ms"][stage] for stage in CPU_TIMED_STAGES]
+        added = sum(row["stage_cpu_ms"][stage] for stage in PIPELINE_ONLY_STAGES)
+        cells = " | ".join(f"{cost:.2f}" for cost in [*costs, added])
+        lines.append(f"| {row['threads']} | {row['batch']} | {row['niceness']} | {cells} |")
     lines += [
         "",
         "With an engine that takes no time (the real model's outputs for one frame, replayed; "

@@ -130,16 +130,20 @@ def output_paths(spec: str, name: str, out: str | None, jsonl: str | None) -> tu
 
 
 def summary_text(summary: PipelineSummary, video: Path, jsonl: Path) -> str:
-    """The end-of-run report: frames, overall FPS, each stage's FPS and the drain time."""
+    """The end-of-run report: frames, overall FPS, each stage's busy time, CPU time per frame
+    (not for inference, which the engine's own threads do) and FPS, and the drain time."""
     lines = [
         f"{'interrupted' if summary.interrupted else 'processed'}: {summary.frames_processed} "
         f"frames of {summary.source} in {summary.seconds:.1f} s ({summary.fps:.1f} FPS); "
         f"{summary.frames_skipped} undecodable skipped, {summary.frames_dropped} dropped",
-        f"{'stage':<12} {'busy s':>7} {'FPS':>9}",
+        f"{'stage':<12} {'busy s':>7} {'CPU ms/frame':>12} {'FPS':>9}",
     ]
-    rates = summary.stage_fps()
-    for stage in STAGES:  # columns stay apart however large a rate gets
-        lines.append(f"{stage:<12} {summary.stage_seconds[stage]:>7.2f} {rates[stage]:>9.1f}")
+    rates, cpu_ms = summary.stage_fps(), summary.stage_cpu_ms()
+    for stage in STAGES:  # columns stay apart however large a number gets
+        cpu = f"{cpu_ms[stage]:.2f}" if stage in cpu_ms else "-"
+        lines.append(
+            f"{stage:<12} {summary.stage_seconds[stage]:>7.2f} {cpu:>12} {rates[stage]:>9.1f}"
+        )
     lines.append(
         f"drain: {summary.drain_seconds:.2f} s after the engine's last batch "
         "(drawing and encoding what it left)"

@@ -22,7 +22,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,11 @@ from perception.video.thread_priority import lower_this_thread
 STAGES = ("decode", "preprocess", "inference", "postprocess", "render", "encode")
 """The pipeline stages whose time the summary reports."""
 
+CPU_TIMED_STAGES = ("decode", "preprocess", "postprocess", "render", "encode")
+"""The stages whose CPU time the summary reports: each runs in one thread, which does all its
+work. Inference is not among them: the engine's own threads (ONNX Runtime's, torch's) do most of
+it."""
+
 QUIET_THREADS = {"session.intra_op.allow_spinning": "0"}
 """ONNX Runtime session config for engines inside the pipeline: idle intra-op threads sleep
 instead of spinning on the cores that decoding, drawing and encoding need
@@ -55,8 +60,8 @@ WRITER_NICENESS = 5
 """Nice value added to the writer thread (Linux). Less than :data:`WORKER_NICENESS`: encoding is
 the slowest of the other stages and runs in one thread, and at nice 10 it fell behind while the
 engine ran, so its backlog (up to the output queue) was encoded after the engine's last frame
-with a core idle: on 2 cores, 720p, batch 1, a drain of 74 and 104 ms against 10 and 9 ms at nice
-5 in two runs (benchmarks/video.md)."""
+with a core idle: on 2 cores, 720p, batch 1, a drain of 170, 74 and 104 ms against 13, 10 and 9
+ms at nice 5 in three runs (benchmarks/video.md)."""
 
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".avi": "MJPG"}
 """Annotated video containers and their codecs (OpenCV's wheels cannot encode H.264)."""
@@ -72,9 +77,11 @@ READER_GRACE_SECONDS = 1.0
 
 @dataclass
 class PipelineSummary:
-    """What a run did. ``stage_seconds`` are the summed busy times of each stage; stages overlap
-    in threads, so they add up to more than ``seconds``. ``drain_seconds`` is the part of
-    ``seconds`` after the engine's last batch: drawing and encoding what it left behind."""
+    """What a run did. ``stage_seconds`` are the summed busy (wall) times of each stage, waits
+    for a core included; stages overlap in threads, so they add up to more than ``seconds``.
+    ``stage_cpu_seconds`` are the CPU times the threads spent in each of
+    :data:`CPU_TIMED_STAGES`. ``drain_seconds`` is the part of ``seconds`` after the engine's
+    last batch: drawing and encoding what it left behind."""
 
     source: str
     frames_read: int = 0
@@ -85,6 +92,9 @@ class PipelineSummary:
     drain_seconds: float = 0.0
     interrupted: bool = False
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    stage_cpu_seconds: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(CPU_TIMED_STAGES, 0.0)
+    )
 
     @property
     def fps(self) -> float:
@@ -94,11 +104,22 @@ class PipelineSummary:
     def stage_fps(self) -> dict[str, float]:
         """Frames per second each stage could sustain on its own (processed frames over its
         busy time; decode counts every frame read)."""
-        rates = {}
-        for stage, seconds in self.stage_seconds.items():
-            frames = self.frames_read if stage == "decode" else self.frames_processed
-            rates[stage] = frames / seconds if seconds > 0 else float("inf")
-        return rates
+        return {
+            stage: self._frames(stage) / seconds if seconds > 0 else float("inf")
+            for stage, seconds in self.stage_seconds.items()
+        }
+
+    def stage_cpu_ms(self) -> dict[str, float]:
+        """CPU milliseconds per frame of each of :data:`CPU_TIMED_STAGES` (decode per frame
+        read, the others per frame processed; 0 before any frame)."""
+        return {
+            stage: 1000 * seconds / max(self._frames(stage), 1)
+            for stage, seconds in self.stage_cpu_seconds.items()
+        }
+
+    def _frames(self, stage: str) -> int:
+        """The frames ``stage`` handled: every frame read for decode, else those processed."""
+        return self.frames_read if stage == "decode" else self.frames_processed
 
 
 @dataclass(frozen=True)
@@ -288,7 +309,7 @@ class _Run:
                 self.stop.set()
 
     def _infer(self, progress: Callable[[int], None] | None) -> None:
-        engine, times = self.pipeline.engine, self.summary.stage_seconds
+        engine = self.pipeline.engine
         while True:
             batch = self._next_batch()
             if not batch:
@@ -296,18 +317,16 @@ class _Run:
             indices = [item.index for item in batch]
             shown_at = [item.seconds for item in batch]
             images = [item.frame for item in batch]
-            started = time.perf_counter()
-            inputs = (  # a single frame's input is the batch already: no copy
-                batch[0].network_input
-                if len(batch) == 1
-                else np.concatenate([item.network_input for item in batch])
-            )
-            outputs = engine.run(inputs)
-            inferred = time.perf_counter()
-            windows = [item.window for item in batch]
-            predictions = engine.decode(outputs, windows, self.pipeline.score_threshold)
-            times["inference"] += inferred - started
-            times["postprocess"] += time.perf_counter() - inferred
+            with self._timed("inference"):
+                inputs = (  # a single frame's input is the batch already: no copy
+                    batch[0].network_input
+                    if len(batch) == 1
+                    else np.concatenate([item.network_input for item in batch])
+                )
+                outputs = engine.run(inputs)
+            with self._timed("postprocess"):
+                windows = [item.window for item in batch]
+                predictions = engine.decode(outputs, windows, self.pipeline.score_threshold)
             self._put(self.results, (indices, shown_at, images, predictions))
             self.summary.frames_processed += len(batch)
             if progress is not None:
@@ -343,9 +362,8 @@ class _Run:
         frames = self.source.frames()
         try:
             while not self.stop.is_set():
-                started = time.perf_counter()
-                item = next(frames, None)
-                summary.stage_seconds["decode"] += time.perf_counter() - started
+                with self._timed("decode"):
+                    item = next(frames, None)
                 if item is None:
                     break
                 index, frame, seconds = item
@@ -358,9 +376,8 @@ class _Run:
                     continue
                 if index % self.stride:
                     continue
-                started = time.perf_counter()
-                network_input, windows = self.pipeline.engine.preprocess([frame])
-                summary.stage_seconds["preprocess"] += time.perf_counter() - started
+                with self._timed("preprocess"):
+                    network_input, windows = self.pipeline.engine.preprocess([frame])
                 if info.live and self.frames.full():
                     with contextlib.suppress(queue.Empty):
                         self.frames.get_nowait()
@@ -373,26 +390,25 @@ class _Run:
             self._put(self.frames, _END)  # gives up when stopped: nobody reads frames then
 
     def _render(self) -> None:
-        renderer, times = self.pipeline.renderer, self.summary.stage_seconds
+        renderer = self.pipeline.renderer
         while True:
             item = self._get(self.results, until_end=True)
             if item is _END:
                 break
             for index, seconds, frame, predictions in zip(*item, strict=True):
-                started = time.perf_counter()
-                line = (
-                    json.dumps(frame_record(index, seconds, predictions))
-                    if self.jsonl_temp
-                    else None
-                )
-                image = None
-                if self.video_temp is not None:
-                    elapsed = time.perf_counter() - self.started
-                    rate = self.summary.frames_processed / elapsed if elapsed > 0 else None
-                    image = self._fit_to_video(
-                        renderer.render(frame, predictions, rate, in_place=True), index
+                with self._timed("render"):
+                    line = (
+                        json.dumps(frame_record(index, seconds, predictions))
+                        if self.jsonl_temp
+                        else None
                     )
-                times["render"] += time.perf_counter() - started
+                    image = None
+                    if self.video_temp is not None:
+                        elapsed = time.perf_counter() - self.started
+                        rate = self.summary.frames_processed / elapsed if elapsed > 0 else None
+                        image = self._fit_to_video(
+                            renderer.render(frame, predictions, rate, in_place=True), index
+                        )
                 self._put(self.outputs, (line, image), until_end=True)
         self._put(self.outputs, _END, until_end=True)
 
@@ -413,7 +429,6 @@ class _Run:
         return letterbox_image(image, height, width)[0]
 
     def _write(self) -> None:
-        times = self.summary.stage_seconds
         writer: cv2.VideoWriter | None = None
         jsonl = self.jsonl_temp.open("w", encoding="utf-8") if self.jsonl_temp else None
         frames_written = 0
@@ -423,14 +438,13 @@ class _Run:
                 if item is _END:
                     break
                 line, image = item
-                started = time.perf_counter()
-                if jsonl is not None:
-                    jsonl.write(line + "\n")
-                if image is not None:
-                    writer = writer or self._open_writer()
-                    writer.write(image)
-                    frames_written += 1
-                times["encode"] += time.perf_counter() - started
+                with self._timed("encode"):
+                    if jsonl is not None:
+                        jsonl.write(line + "\n")
+                    if image is not None:
+                        writer = writer or self._open_writer()
+                        writer.write(image)
+                        frames_written += 1
         finally:
             if jsonl is not None:
                 jsonl.close()
@@ -465,6 +479,18 @@ class _Run:
                 f"the video written into {self.video_temp.parent} reads back {readable} of its "
                 f"{frames_written} frames (is the disk full?)"
             )
+
+    @contextlib.contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        """Add the block's wall time to ``stage``'s busy time and, for a stage in
+        :data:`CPU_TIMED_STAGES`, this thread's CPU time to its CPU time."""
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            self.summary.stage_seconds[stage] += time.perf_counter() - started
+            if stage in self.summary.stage_cpu_seconds:
+                self.summary.stage_cpu_seconds[stage] += time.thread_time() - cpu_started
 
     # -- queue helpers that notice a stop or a failure ------------------------------------------
 

@@ -66,6 +66,8 @@ def test_every_combination_is_measured_and_derived_numbers_follow(
         assert row["share"] == pytest.approx(row["pipeline_fps"] / row["engine_fps"])
         paired = row["pipeline_fps_rounds"][0] / row["engine_fps_rounds"][0]
         assert row["share_rounds"] == [pytest.approx(paired)]
+        assert list(row["stage_cpu_ms"]) == list(bench_video.CPU_TIMED_STAGES)
+        assert all(cost > 0 for cost in row["stage_cpu_ms"].values()), row["stage_cpu_ms"]
         ceiling = report["machine"]["cores"] * 1000 / row["pipeline_cpu_ms"] / row["engine_fps"]
         assert row["cpu_ceiling"] == pytest.approx(min(1.0, ceiling))
         verdict = "PASS" if row["share"] >= report["target_share"] else "MISS"

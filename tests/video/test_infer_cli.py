@@ -22,7 +22,7 @@ from perception.config.schema import RunConfig
 from perception.inference.compare import Tolerance, prediction_differences
 from perception.inference.onnx_engine import OnnxEngine
 from perception.inference.predictions import Detections
-from perception.video.pipeline import STAGES, PipelineSummary
+from perception.video.pipeline import CPU_TIMED_STAGES, STAGES, PipelineSummary
 from tests.cli.test_cli_errors import PERCEPTION, assert_one_line_error, run_cli
 from tests.train.tiny_run import synthetic_samples
 from tests.video.video_files import (
@@ -346,12 +346,13 @@ def test_unreadable_source_or_model_fails_at_once(
 def test_the_stage_table_keeps_its_columns_apart_at_any_rate() -> None:
     summary = PipelineSummary("clip.mp4", frames_read=1_000_000, frames_processed=1_000_000)
     summary.stage_seconds = dict.fromkeys(STAGES, 0.5) | {"decode": 0.0, "encode": 2.0}
+    summary.stage_cpu_seconds = dict.fromkeys(CPU_TIMED_STAGES, 0.4) | {"encode": 12340.0}
     rows = summary_text(summary, Path("a.mp4"), Path("a.jsonl")).splitlines()[2:8]
     assert [row.split() for row in rows] == [
-        ["decode", "0.00", "inf"],
-        ["preprocess", "0.50", "2000000.0"],
-        ["inference", "0.50", "2000000.0"],
-        ["postprocess", "0.50", "2000000.0"],
-        ["render", "0.50", "2000000.0"],
-        ["encode", "2.00", "500000.0"],
+        ["decode", "0.00", "0.00", "inf"],
+        ["preprocess", "0.50", "0.00", "2000000.0"],
+        ["inference", "0.50", "-", "2000000.0"],
+        ["postprocess", "0.50", "0.00", "2000000.0"],
+        ["render", "0.50", "0.00", "2000000.0"],
+        ["encode", "2.00", "12.34", "500000.0"],
     ]

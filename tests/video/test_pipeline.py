@@ -199,6 +199,39 @@ def test_the_drain_is_the_time_after_the_engine_s_last_batch(tmp_path: Path) -> 
     assert 3 * 0.05 <= summary.drain_seconds < summary.seconds
 
 
+class SpinningRenderer(FrameRenderer):
+    """Keeps its thread's core busy for ``seconds`` per frame."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(DEPTH)
+        self.seconds = seconds
+
+    def render(
+        self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
+    ) -> np.ndarray:
+        started = time.thread_time()
+        while time.thread_time() - started < self.seconds:
+            pass
+        return super().render(frame, predictions, fps, in_place)
+
+
+def test_a_stage_s_cpu_time_is_its_thread_s_not_the_wall_clock(tmp_path: Path) -> None:
+    frames = 6
+    sleeping = VideoPipeline(DepthEngine(), SlowRenderer(0.03)).run(
+        CountingSource(frames), tmp_path / "a.avi", None
+    )
+    assert sleeping.stage_seconds["render"] >= frames * 0.03
+    assert sleeping.stage_cpu_ms()["render"] < 10, "sleeping costs no CPU"
+    spinning = VideoPipeline(DepthEngine(), SpinningRenderer(0.03)).run(
+        CountingSource(frames), tmp_path / "b.avi", None
+    )
+    assert spinning.stage_cpu_ms()["render"] == pytest.approx(30, abs=10)
+    for summary in (sleeping, spinning):
+        assert "inference" not in summary.stage_cpu_ms()
+        for stage, cpu_seconds in summary.stage_cpu_seconds.items():
+            assert 0 < cpu_seconds <= summary.stage_seconds[stage] + 1e-3, stage
+
+
 def test_video_files_are_decoded_on_one_thread(tmp_path: Path) -> None:
     path = tmp_path / "clip.avi"
     write_test_video(path, [np.full((32, 48, 3), 10 * i, np.uint8) for i in range(3)], fps=10.0)
