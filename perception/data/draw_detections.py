@@ -1,8 +1,9 @@
 """Draw predicted boxes: a coloured rectangle and a ``"<label> <score>"`` tag above each.
 
-Used by the box heads' ``draw`` (RGB images, RGB colours) and by the video renderer (BGR frames,
-BGR colours, line and text sizes scaled to the frame): the functions draw colours as given, in
-the image's own channel order.
+Used by the box heads' ``draw`` (RGB images, RGB colours); the video renderer (BGR frames, BGR
+colours, line and text sizes scaled to the frame) draws its tags with :func:`draw_tag` where
+:mod:`perception.video.label_layout` places them. The functions draw colours as given, in the
+image's own channel order.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def draw_labelled_box(
     draw_tag(image, text, x1, y1 - thickness, colour, font_scale, text_thickness)
 
 
+def tag_size(
+    text: str, font_scale: float = _FONT_SCALE, text_thickness: int = 1
+) -> tuple[int, int]:
+    """``(width, height)`` in pixels of the box :func:`draw_tag` draws for ``text``."""
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, font_scale, text_thickness)
+    return text_w + 1, text_h + baseline + 1
+
+
 def draw_tag(
     image: np.ndarray,
     text: str,
@@ -59,8 +68,8 @@ def draw_tag(
     font_scale: float = _FONT_SCALE,
     text_thickness: int = 1,
 ) -> None:
-    """``text`` in ``colour`` on a black box whose bottom-left corner is ``(left, bottom)``,
-    moved down to stay inside the image."""
+    """``text`` in ``colour`` on a black box (:func:`tag_size`) whose bottom-left pixel is
+    ``(left, bottom)``, moved down to stay inside the image."""
     (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, font_scale, text_thickness)
     bottom = max(bottom, text_h + baseline)
     top_left = (left, bottom - text_h - baseline)

@@ -1,7 +1,9 @@
 """Draw one video frame's predictions: boxes with labels, lamp states, skeletons, depth and FPS.
 
 The renderer works from the heads' ``describe()`` dicts and the prediction objects alone (an
-exported ONNX file carries nothing else), so it needs no plugin code. Frames are BGR, as OpenCV
+exported ONNX file carries nothing else), so it needs no plugin code. Box labels are placed last,
+strongest first, where they cover no other label, the depth inset or the FPS tag
+(:mod:`perception.video.label_layout`). Frames are BGR, as OpenCV
 reads and writes them; the colours in the describe dicts and in :mod:`perception.data.draw` are
 RGB and are reversed once, when the renderer is built. Lines and text grow with the frame
 (thickness ``min(H, W) / 360``, text scale ``min(H, W) / 1200``): a 1280x720 frame gets
@@ -18,7 +20,7 @@ import cv2
 import numpy as np
 
 from perception.data.draw import CATEGORY_COLOURS, VISIBLE_KEYPOINT, depth_panel
-from perception.data.draw_detections import Colour, draw_labelled_box, draw_tag
+from perception.data.draw_detections import Colour, draw_tag, tag_size
 from perception.errors import ConfigError, did_you_mean
 from perception.inference.predictions import (
     DepthMap,
@@ -28,6 +30,7 @@ from perception.inference.predictions import (
     PoseDetections,
     RawOutputs,
 )
+from perception.video.label_layout import Rect, place_labels
 
 DepthLayout = Literal["inset", "side", "off"]
 """Where the depth map goes: a corner inset, a panel right of the frame, or nowhere."""
@@ -59,6 +62,16 @@ class _Pen:
     def for_frame(cls, height: int, width: int) -> _Pen:
         short = min(height, width)
         return cls(max(1, round(short / 360)), max(0.4, short / 1200), max(1, round(short / 720)))
+
+
+@dataclass(frozen=True)
+class _Label:
+    """A box's label, to be placed once every box of the frame is known."""
+
+    score: float
+    box: tuple[float, float, float, float]
+    text: str
+    colour: Colour
 
 
 @dataclass(frozen=True)
@@ -168,16 +181,18 @@ class FrameRenderer:
         image = canvas[:, :width]
         pen = _Pen.for_frame(height, width)
         depth: DepthMap | None = None
+        labels: list[_Label] = []
         for head, prediction in predictions.items():
             if isinstance(prediction, RawOutputs):
                 continue
             self._check_kind(head, prediction)
             if isinstance(prediction, Detections):
-                self._draw_boxes(image, self._box_styles[head], prediction, pen)
+                labels += self._draw_boxes(image, self._box_styles[head], prediction, pen)
             elif isinstance(prediction, PoseDetections):
                 self._draw_people(image, prediction, pen)
             else:
                 depth = prediction
+        reserved: list[Rect] = []  # what labels should not cover: the inset and the FPS tag
         if self._side_panel:
             panel = (
                 depth_panel(None, height, width)
@@ -186,10 +201,14 @@ class FrameRenderer:
             )
             canvas[:, width:] = cv2.cvtColor(panel, cv2.COLOR_RGB2BGR)
         elif self.depth == "inset" and depth is not None:
-            self._draw_inset(image, depth, pen)
-        if fps is not None:
-            text = f"{fps:.1f} FPS"
-            draw_tag(image, text, pen.thickness, 0, _WHITE, pen.font_scale, pen.text_thickness)
+            reserved.append(self._draw_inset(image, depth, pen))
+        fps_text = None if fps is None else f"{fps:.1f} FPS"
+        if fps_text is not None:  # draw_tag puts it at the top left, pen.thickness in
+            fps_width, fps_height = tag_size(fps_text, pen.font_scale, pen.text_thickness)
+            reserved.append((pen.thickness, 0, pen.thickness + fps_width, fps_height))
+        self._draw_labels(image, labels, pen, reserved)
+        if fps_text is not None:
+            draw_tag(image, fps_text, pen.thickness, 0, _WHITE, pen.font_scale, pen.text_thickness)
         return canvas
 
     def _check_kind(self, head: str, prediction: HeadPrediction) -> None:
@@ -204,18 +223,43 @@ class FrameRenderer:
 
     def _draw_boxes(
         self, image: np.ndarray, style: _BoxStyle, detections: Detections, pen: _Pen
-    ) -> None:
+    ) -> list[_Label]:
+        """Outline the boxes scoring at least the threshold; their labels, to be placed."""
         rows = np.flatnonzero(detections.scores >= self.score_threshold)
         if not len(rows):
-            return
-        labels = box_labels(detections)
+            return []
+        texts = box_labels(detections)
+        labels = []
         for colour, row in zip(style.colours(detections, rows), rows, strict=True):
-            draw_labelled_box(
+            x1, y1, x2, y2 = (float(value) for value in detections.boxes[row])
+            cv2.rectangle(
+                image, (round(x1), round(y1)), (round(x2), round(y2)), colour, pen.thickness
+            )
+            labels.append(
+                _Label(float(detections.scores[row]), (x1, y1, x2, y2), texts[row], colour)
+            )
+        return labels
+
+    def _draw_labels(
+        self, image: np.ndarray, labels: list[_Label], pen: _Pen, reserved: list[Rect]
+    ) -> None:
+        """Every head's box labels, placed strongest first so that they cover neither each
+        other nor the ``reserved`` areas where there is room
+        (:mod:`perception.video.label_layout`)."""
+        if not labels:
+            return
+        labels = sorted(labels, key=lambda label: -label.score)
+        sizes = [tag_size(label.text, pen.font_scale, pen.text_thickness) for label in labels]
+        spots = place_labels(
+            [label.box for label in labels], sizes, image.shape[:2], pen.thickness, reserved
+        )
+        for label, (left, _, _, bottom) in zip(labels, spots, strict=True):
+            draw_tag(
                 image,
-                detections.boxes[row],
-                labels[row],
-                colour,
-                pen.thickness,
+                label.text,
+                left,
+                bottom - 1,
+                label.colour,
                 pen.font_scale,
                 pen.text_thickness,
             )
@@ -236,9 +280,10 @@ class FrameRenderer:
                 if is_visible:
                     cv2.circle(image, joint, radius, _JOINT_BGR, cv2.FILLED, cv2.LINE_AA)
 
-    def _draw_inset(self, image: np.ndarray, depth: DepthMap, pen: _Pen) -> None:
+    def _draw_inset(self, image: np.ndarray, depth: DepthMap, pen: _Pen) -> Rect:
         """The depth map shrunk to ``inset_fraction`` of the frame in its bottom-right corner,
-        with a white frame ``pen.thickness`` wide along its top and left edges."""
+        with a white frame ``pen.thickness`` wide along its top and left edges; returns the
+        area drawn over."""
         height, width = image.shape[:2]
         inset_h = max(1, round(height * self.inset_fraction))
         inset_w = max(1, round(width * self.inset_fraction))
@@ -249,8 +294,9 @@ class FrameRenderer:
             (inset_w, inset_h),
             interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
         )
-        image[
-            max(0, height - inset_h - pen.thickness) :, max(0, width - inset_w - pen.thickness) :
-        ] = 255
+        top = max(0, height - inset_h - pen.thickness)
+        left = max(0, width - inset_w - pen.thickness)
+        image[top:, left:] = 255
         panel = depth_panel(metres, inset_h, inset_w, depth.max_depth)
         image[height - inset_h :, width - inset_w :] = cv2.cvtColor(panel, cv2.COLOR_RGB2BGR)
+        return (left, top, width, height)

@@ -10,6 +10,7 @@ import pytest
 
 from perception.config.loader import load_config
 from perception.data.draw import CATEGORY_COLOURS, VISIBLE_KEYPOINT
+from perception.data.draw_detections import tag_size
 from perception.errors import ConfigError
 from perception.inference.predictions import (
     AttributeValues,
@@ -152,6 +153,32 @@ def test_a_red_light_is_boxed_in_bgr_red() -> None:
     assert (np.abs(label_band.astype(int) - red).sum(axis=2) < 60).any()
     green = FrameRenderer({"lights": LIGHTS}).render(noise_frame(), {"lights": lights(1)})
     assert green[100, 100].tolist() == [0, 255, 0]
+
+
+def test_a_weaker_box_s_label_does_not_cover_a_stronger_one(
+    heads: dict[str, dict[str, Any]],
+) -> None:
+    renderer = FrameRenderer({"lights": LIGHTS, "cars": heads["cars"]})
+    grey = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+    light = lights(0, score=0.9)  # box 100, 60, 140, 150; its label is the wider
+    car = boxes([[104, 62, 200, 120]], [0.5], ("car",))  # its label's usual spot: the light's
+    rendered = renderer.render(grey, {"lights": light, "cars": car})
+    width, height = tag_size(box_labels(light)[0], 0.4, 1)
+    light_tag = rendered[60 - 1 - height : 60 - 1, 100 : 100 + width].astype(int)
+    car_colour = bgr(CATEGORY_COLOURS["car"])
+    assert (np.abs(light_tag - [0, 0, 255]).sum(axis=2) < 60).any(), "the light's red label"
+    assert not (np.abs(light_tag - car_colour).sum(axis=2) < 60).any()
+    car_tag = rendered[63 : 63 + height, 104:200].astype(int)  # just inside the car's top edge
+    assert (np.abs(car_tag - car_colour).sum(axis=2) < 60).any()
+
+
+def test_a_label_is_drawn_over_the_depth_inset_not_under_it(
+    heads: dict[str, dict[str, Any]],
+) -> None:
+    car = boxes([[250, 140, 300, 170]], [0.8], ("car",))  # under the inset (bottom-right 30%)
+    rendered = FrameRenderer(heads).render(noise_frame(), {"cars": car, "depth": near_depth()})
+    inset = rendered[HEIGHT - 54 :, WIDTH - 96 :].astype(int)
+    assert (np.abs(inset - bgr(CATEGORY_COLOURS["car"])).sum(axis=2) < 60).any()
 
 
 def test_box_labels_name_class_attribute_values_and_score() -> None:
