@@ -66,16 +66,21 @@ class CountingSource(FrameSource):
 
 
 class SlowRenderer(FrameRenderer):
-    """Takes ``seconds`` per frame."""
+    """Takes ``seconds`` per frame: asleep, or keeping its thread's core busy if ``spin``."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, spin: bool = False) -> None:
         super().__init__(DEPTH)
-        self.seconds = seconds
+        self.seconds, self.spin = seconds, spin
 
     def render(
         self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
     ) -> np.ndarray:
-        time.sleep(self.seconds)
+        if self.spin:
+            started = time.thread_time()
+            while time.thread_time() - started < self.seconds:
+                pass
+        else:
+            time.sleep(self.seconds)
         return super().render(frame, predictions, fps, in_place)
 
 
@@ -199,22 +204,6 @@ def test_the_drain_is_the_time_after_the_engine_s_last_batch(tmp_path: Path) -> 
     assert 3 * 0.05 <= summary.drain_seconds < summary.seconds
 
 
-class SpinningRenderer(FrameRenderer):
-    """Keeps its thread's core busy for ``seconds`` per frame."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(DEPTH)
-        self.seconds = seconds
-
-    def render(
-        self, frame: np.ndarray, predictions: dict, fps: float | None = None, in_place: bool = False
-    ) -> np.ndarray:
-        started = time.thread_time()
-        while time.thread_time() - started < self.seconds:
-            pass
-        return super().render(frame, predictions, fps, in_place)
-
-
 def test_a_stage_s_cpu_time_is_its_thread_s_not_the_wall_clock(tmp_path: Path) -> None:
     frames = 6
     sleeping = VideoPipeline(DepthEngine(), SlowRenderer(0.03)).run(
@@ -222,7 +211,7 @@ def test_a_stage_s_cpu_time_is_its_thread_s_not_the_wall_clock(tmp_path: Path) -
     )
     assert sleeping.stage_seconds["render"] >= frames * 0.03
     assert sleeping.stage_cpu_ms()["render"] < 10, "sleeping costs no CPU"
-    spinning = VideoPipeline(DepthEngine(), SpinningRenderer(0.03)).run(
+    spinning = VideoPipeline(DepthEngine(), SlowRenderer(0.03, spin=True)).run(
         CountingSource(frames), tmp_path / "b.avi", None
     )
     assert spinning.stage_cpu_ms()["render"] == pytest.approx(30, abs=10)
