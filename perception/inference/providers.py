@@ -76,12 +76,12 @@ def preference_for_device(
         ConfigError: ``device`` is none of these, or ``providers`` contradicts it (``cpu`` with
             a GPU provider, ``cuda`` with none).
     """
-    chosen = None if providers is None else [provider_name(name) for name in providers]
+    given = None if providers is None else [provider_name(name) for name in providers]
     if device == "auto":
-        return chosen or [PROVIDERS[name] for name in DEFAULT_PREFERENCE], {}
+        return [PROVIDERS[name] for name in DEFAULT_PREFERENCE] if given is None else given, {}
     kind, _, index = device.partition(":")
     if device == "cpu":
-        chosen = chosen or [PROVIDERS["cpu"]]
+        chosen = [PROVIDERS["cpu"]] if given is None else given
         contradicting = [name for name in chosen if name in GPU_PROVIDERS]
         if contradicting:
             raise ConfigError(
@@ -92,7 +92,7 @@ def preference_for_device(
         raise ConfigError(
             f"'{device}' is not a device for an ONNX model; use auto, cpu, cuda or cuda:N"
         )
-    chosen = chosen or [TENSORRT, CUDA]
+    chosen = [TENSORRT, CUDA] if given is None else given
     if not GPU_PROVIDERS.intersection(chosen):
         raise ConfigError(
             f"device {device} needs a GPU provider (tensorrt or cuda), but the providers are "
