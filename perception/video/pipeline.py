@@ -360,6 +360,7 @@ class _Run:
     def _read(self) -> None:
         info, summary = self.source.info, self.summary
         frames = self.source.frames()
+        undecodable: list[int] = []  # a run of consecutive undecodable frames: one warning
         try:
             while not self.stop.is_set():
                 with self._timed("decode"):
@@ -370,10 +371,9 @@ class _Run:
                 summary.frames_read += 1
                 if frame is None:
                     summary.frames_skipped += 1
-                    self.pipeline.warn(
-                        f"warning: frame {index} of {info.name} cannot be decoded; skipped"
-                    )
+                    undecodable.append(index)
                     continue
+                self._warn_undecodable(undecodable)
                 if index % self.stride:
                     continue
                 with self._timed("preprocess"):
@@ -383,11 +383,25 @@ class _Run:
                         self.frames.get_nowait()
                         summary.frames_dropped += 1
                 self._put(self.frames, _Frame(index, seconds, frame, network_input, windows[0]))
+            self._warn_undecodable(undecodable)
             if self.source.end_note:
                 self.pipeline.warn(f"warning: {self.source.end_note}")
         finally:
             self.source.close()
             self._put(self.frames, _END)  # gives up when stopped: nobody reads frames then
+
+    def _warn_undecodable(self, run: list[int]) -> None:
+        """One warning for a run of consecutive skipped frames (``run``, emptied)."""
+        if not run:
+            return
+        name = self.source.info.name
+        self.pipeline.warn(
+            f"warning: frame {run[0]} of {name} cannot be decoded; skipped"
+            if len(run) == 1
+            else f"warning: frames {run[0]}-{run[-1]} of {name} cannot be decoded; skipped "
+            f"({len(run)} frames)"
+        )
+        run.clear()
 
     def _render(self) -> None:
         renderer = self.pipeline.renderer

@@ -74,7 +74,8 @@ class SourceFrame(NamedTuple):
 
 class FrameSource(ABC):
     """An opened source of frames. ``end_note`` says why :meth:`frames` ended early, once it
-    has (a stalled stream); the caller reports it."""
+    has (a stalled or closed stream, a file whose tail cannot be decoded); the caller reports
+    it."""
 
     info: SourceInfo
     end_note: str | None = None
@@ -127,8 +128,9 @@ class CaptureSource(FrameSource):
     A camera is live; a URL is live when it has no known frame count (a stream) and is read like
     a file when it has one (see the module docstring). A failed read before the known end of a
     file is an undecodable frame (``None``); reading stops at the end, after
-    :data:`MAX_CONSECUTIVE_FAILURES` failures in a row, or, for a camera or URL, at a failed read
-    that waited out ``timeout_seconds`` or follows a read that did (the source stalled; see
+    :data:`MAX_CONSECUTIVE_FAILURES` failures in a row (before a file's known end, the
+    :attr:`end_note` names the frames not read), or, for a camera or URL, at a failed read that
+    waited out ``timeout_seconds`` or follows a read that did (the source stalled; see
     :attr:`end_note`). ``timeout_seconds`` also limits opening a URL.
     """
 
@@ -213,6 +215,11 @@ class CaptureSource(FrameSource):
             self.end_note = (
                 f"{self.info.name} stopped sending frames ({MAX_CONSECUTIVE_FAILURES} reads in "
                 "a row failed); treated as ended"
+            )
+        elif known_end is not None and index < known_end:
+            self.end_note = (
+                f"{self.info.name}: {MAX_CONSECUTIVE_FAILURES} frames in a row cannot be "
+                f"decoded; treated as ended, frames {index}-{known_end - 1} not read"
             )
 
     def close(self) -> None:

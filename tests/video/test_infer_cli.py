@@ -8,7 +8,7 @@ import resource
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import cv2
@@ -160,28 +160,55 @@ def test_a_video_cut_short_by_a_full_disk_is_an_error(tiny_onnx: Path, tmp_path:
     assert list(out.parent.iterdir()) == [], "neither output, nor a temporary file, is left"
 
 
+def corrupt_mjpg_frames(video: Path, indices: Iterable[int]) -> Path:
+    """``video`` (MJPG) with the JPEG data of the frames at ``indices`` zeroed past its
+    start-of-image marker, so that they cannot be decoded."""
+    data = bytearray(video.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xd8"]
+    count = cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)
+    assert len(starts) == count, "one JPEG per MJPG frame"
+    for index in indices:
+        data[starts[index] + 2 : starts[index] + 400] = bytes(398)
+    video.write_bytes(bytes(data))
+    return video
+
+
 def test_corrupt_frames_are_skipped_with_a_warning_and_counted(
     tiny_onnx: Path, tmp_path: Path
 ) -> None:
     frames = [np.full((96, 160, 3), 20 * i, np.uint8) for i in range(10)]
     for index, frame in enumerate(frames):
         cv2.putText(frame, str(index), (50, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 2)
-    video = write_test_video(tmp_path / "broken.avi", frames)
-    data = bytearray(video.read_bytes())
-    starts = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xd8"]
-    assert len(starts) == 10, "one JPEG per MJPG frame"
-    for index in (4, 5):
-        data[starts[index] + 2 : starts[index] + 400] = bytes(398)
-    video.write_bytes(bytes(data))
+    video = corrupt_mjpg_frames(write_test_video(tmp_path / "broken.avi", frames), (4, 5))
 
     out = tmp_path / "out.mp4"
     result = infer(str(video), "--model", str(tiny_onnx), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "frame 4 of" in result.stderr and "frame 5 of" in result.stderr
+    assert f"warning: frames 4-5 of {video} cannot be decoded; skipped (2 frames)" in (
+        result.stderr.splitlines()
+    ), "one line for a run of undecodable frames"
     assert "2 undecodable skipped" in result.stdout
     records = read_jsonl(out.with_suffix(".jsonl"))
     assert [record["frame"] for record in records] == [0, 1, 2, 3, 6, 7, 8, 9]
     assert len(read_video(out)[0]) == 8
+
+
+def test_a_video_whose_tail_cannot_be_decoded_ends_with_a_note(
+    tiny_onnx: Path, tmp_path: Path
+) -> None:
+    frames = [np.full((96, 160, 3), 4 * i, np.uint8) for i in range(50)]
+    video = corrupt_mjpg_frames(write_test_video(tmp_path / "cut.avi", frames), range(8, 50))
+    out = tmp_path / "out.mp4"
+    result = infer(str(video), "--model", str(tiny_onnx), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: frames 8-37 of {video} cannot be decoded; skipped (30 frames)",
+        f"warning: {video}: 30 frames in a row cannot be decoded; treated as ended, frames "
+        "38-49 not read",
+    ]
+    assert "processed: 8 frames" in result.stdout and "30 undecodable skipped" in result.stdout
+    assert [record["frame"] for record in read_jsonl(out.with_suffix(".jsonl"))] == list(range(8))
 
 
 @pytest.mark.parametrize(
