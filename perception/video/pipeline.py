@@ -394,13 +394,9 @@ class _Run:
         """One warning for a run of consecutive skipped frames (``run``, emptied)."""
         if not run:
             return
-        name = self.source.info.name
-        self.pipeline.warn(
-            f"warning: frame {run[0]} of {name} cannot be decoded; skipped"
-            if len(run) == 1
-            else f"warning: frames {run[0]}-{run[-1]} of {name} cannot be decoded; skipped "
-            f"({len(run)} frames)"
-        )
+        count = "" if len(run) == 1 else f" ({len(run)} frames)"
+        frames = self.source.frames_named(run[0], run[-1])
+        self.pipeline.warn(f"warning: {frames} cannot be decoded; skipped{count}")
         run.clear()
 
     def _render(self) -> None:
@@ -436,7 +432,7 @@ class _Run:
         if not self.resize_warned:
             self.resize_warned = True
             self.pipeline.warn(
-                f"warning: frame {index} of {self.source.info.name}: drawn at "
+                f"warning: {self.source.frames_named(index, index)}: drawn at "
                 f"{image.shape[1]}x{image.shape[0]} but the video is {width}x{height} (the first "
                 "frame's size); frames of other sizes are letterboxed into it"
             )

@@ -87,6 +87,13 @@ class FrameSource(ABC):
     def close(self) -> None:  # noqa: B027 (image files hold nothing open)
         """Release the underlying device or file."""
 
+    def frames_named(self, first: int, last: int) -> str:
+        """Frames ``first`` to ``last`` (the same for one frame) in words, for messages:
+        ``frame 4 of drive.mp4``, ``frames 4-5 of drive.mp4``."""
+        if first == last:
+            return f"frame {first} of {self.info.name}"
+        return f"frames {first}-{last} of {self.info.name}"
+
 
 DECODE_THREADS = 1
 """FFmpeg decoder threads for files and streams. The reader thread already decodes beside the
@@ -251,6 +258,13 @@ class ImageFilesSource(FrameSource):
     def frames(self) -> Iterator[SourceFrame]:
         for index, path in enumerate(self._files):
             yield SourceFrame(index, cv2.imread(str(path), cv2.IMREAD_COLOR), index / IMAGE_FPS)
+
+    def frames_named(self, first: int, last: int) -> str:
+        """As :meth:`FrameSource.frames_named`, with the files: ``frame 3 of shots (003.jpg)``."""
+        files = self._files[first].name
+        if last != first:
+            files += f" to {self._files[last].name}"
+        return f"{super().frames_named(first, last)} ({files})"
 
 
 def open_source(spec: str) -> FrameSource:

@@ -273,6 +273,23 @@ def test_image_files_are_timed_at_the_folder_frame_rate(tmp_path: Path) -> None:
     assert [frame.seconds for frame in source.frames()] == [0, 1 / IMAGE_FPS, 2 / IMAGE_FPS]
 
 
+def test_undecodable_images_are_named_in_one_warning_per_run(tmp_path: Path) -> None:
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("0.png", "3.png", "5.png"):
+        cv2.imwrite(str(folder / name), np.full((32, 48, 3), 90, np.uint8))
+    for name in ("1.jpg", "2.jpg", "4.jpg"):
+        (folder / name).write_bytes(b"not an image")
+    warnings: list[str] = []
+    pipeline = VideoPipeline(DepthEngine(), FrameRenderer(DEPTH), warn=warnings.append)
+    summary = pipeline.run(open_source(str(folder)), None, tmp_path / "p.jsonl")
+    assert summary.frames_skipped == 3 and summary.frames_processed == 3
+    assert warnings == [
+        f"warning: frames 1-2 of {folder} (1.jpg to 2.jpg) cannot be decoded; skipped (2 frames)",
+        f"warning: frame 4 of {folder} (4.jpg) cannot be decoded; skipped",
+    ]
+
+
 def test_frames_of_another_size_are_letterboxed_into_the_video(tmp_path: Path) -> None:
     folder = tmp_path / "images"
     folder.mkdir()
@@ -284,7 +301,7 @@ def test_frames_of_another_size_are_letterboxed_into_the_video(tmp_path: Path) -
     summary = pipeline.run(open_source(str(folder)), tmp_path / "v.avi", tmp_path / "p.jsonl")
     assert summary.frames_processed == 4
     assert warnings == [
-        f"warning: frame 1 of {folder}: drawn at 32x48 but the video is 48x32 (the first "
+        f"warning: frame 1 of {folder} (1.png): drawn at 32x48 but the video is 48x32 (the first "
         "frame's size); frames of other sizes are letterboxed into it"
     ]
     frames, _ = read_video(tmp_path / "v.avi")
