@@ -2,9 +2,11 @@
 
 Each label has a few candidate spots around its box, in order of preference: above the box's
 top-left corner (where detection tools usually put it), above its top-right corner, just inside
-its top edge, below its bottom edge. Labels are placed one after another, strongest first; each
-takes its first candidate that covers no label placed before it (nor a reserved area such as the
-FPS tag), else the candidate that covers the least. Every spot is moved inside the frame.
+its top edge (left, then right), below its bottom edge (left, then right). Labels are placed one
+after another, strongest first; each takes its first candidate that covers no label placed
+before it (nor a reserved area such as the FPS tag), else the candidate that covers the least.
+Every spot is moved inside the frame. Where labels must overlap, the caller draws the strongest
+last, so it stays on top.
 """
 
 from __future__ import annotations
@@ -49,11 +51,14 @@ def _candidates(box: Sequence[float], size: tuple[int, int], gap: int) -> list[R
     x1, y1, x2, y2 = (round(float(value)) for value in box)
     width, height = size
     above = y1 - gap - height
+    inside, below = y1 + gap, y2 + gap
     return [
         (x1, above, x1 + width, above + height),
         (x2 - width, above, x2, above + height),
-        (x1, y1 + gap, x1 + width, y1 + gap + height),
-        (x1, y2 + gap, x1 + width, y2 + gap + height),
+        (x1, inside, x1 + width, inside + height),
+        (x2 - width, inside, x2, inside + height),
+        (x1, below, x1 + width, below + height),
+        (x2 - width, below, x2, below + height),
     ]
 
 

@@ -253,7 +253,8 @@ class FrameRenderer:
         spots = place_labels(
             [label.box for label in labels], sizes, image.shape[:2], pen.thickness, reserved
         )
-        for label, (left, _, _, bottom) in zip(labels, spots, strict=True):
+        # weakest first: where a crowded frame leaves no free spot, stronger labels stay on top
+        for label, (left, _, _, bottom) in reversed(list(zip(labels, spots, strict=True))):
             draw_tag(
                 image,
                 label.text,

@@ -53,7 +53,7 @@ def test_a_crowded_frame_still_places_every_label_inside_it() -> None:
     boxes = [[100, 60, 130, 80]] * 12
     spots = place_labels(boxes, [SIZE] * 12, FRAME)
     assert len(spots) == 12 and all(inside(spot) for spot in spots)
-    assert len(set(spots)) == 4, "every candidate spot is used before any is shared"
+    assert len(set(spots[:6])) == 6, "every candidate spot is used before any is shared"
 
 
 def test_boxes_and_sizes_must_pair_up() -> None:

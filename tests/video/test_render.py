@@ -21,6 +21,7 @@ from perception.inference.predictions import (
     RawOutputs,
 )
 from perception.model.build import build_model
+from perception.video import render
 from perception.video.render import FrameRenderer, box_labels
 from tests.conftest import REPO_ROOT
 
@@ -170,6 +171,17 @@ def test_a_weaker_box_s_label_does_not_cover_a_stronger_one(
     assert not (np.abs(light_tag - car_colour).sum(axis=2) < 60).any()
     car_tag = rendered[63 : 63 + height, 104:200].astype(int)  # just inside the car's top edge
     assert (np.abs(car_tag - car_colour).sum(axis=2) < 60).any()
+
+
+def test_labels_are_drawn_weakest_first_so_the_strongest_stays_on_top(
+    heads: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    monkeypatch.setattr(render, "draw_tag", lambda image, text, *args: drawn.append(text))
+    cars = boxes([[50, 60, 150, 120], [60, 60, 150, 120], [70, 60, 150, 120]], [0.5, 0.8, 0.6],
+                 ("car",))  # fmt: skip
+    FrameRenderer(heads).render(noise_frame(), {"cars": cars}, fps=10.0)
+    assert drawn == ["car 0.50", "car 0.60", "car 0.80", "10.0 FPS"]
 
 
 def test_a_label_is_drawn_over_the_depth_inset_not_under_it(
