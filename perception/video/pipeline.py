@@ -60,8 +60,8 @@ WRITER_NICENESS = 5
 """Nice value added to the writer thread (Linux). Less than :data:`WORKER_NICENESS`: encoding is
 the slowest of the other stages and runs in one thread, and at nice 10 it fell behind while the
 engine ran, so its backlog (up to the output queue) was encoded after the engine's last frame
-with a core idle: on 2 cores, 720p, batch 1, a drain of 170, 74 and 104 ms against 13, 10 and 9
-ms at nice 5 in three runs (benchmarks/video.md)."""
+with a core idle: on 2 cores, 720p, batch 1, a drain of 67, 170, 74 and 104 ms against 12, 13, 10
+and 9 ms at nice 5 in four runs (benchmarks/video.md)."""
 
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".avi": "MJPG"}
 """Annotated video containers and their codecs (OpenCV's wheels cannot encode H.264)."""
