@@ -376,6 +376,8 @@ class _Run:
                 self._warn_undecodable(undecodable)
                 if index % self.stride:
                     continue
+                if self.video_temp is not None:
+                    self._warn_if_resized(frame, index)
                 with self._timed("preprocess"):
                     network_input, windows = self.pipeline.engine.preprocess([frame])
                 if info.live and self.frames.full():
@@ -417,25 +419,33 @@ class _Run:
                         elapsed = time.perf_counter() - self.started
                         rate = self.summary.frames_processed / elapsed if elapsed > 0 else None
                         image = self._fit_to_video(
-                            renderer.render(frame, predictions, rate, in_place=True), index
+                            renderer.render(frame, predictions, rate, in_place=True)
                         )
                 self._put(self.outputs, (line, image), until_end=True)
         self._put(self.outputs, _END, until_end=True)
 
-    def _fit_to_video(self, image: np.ndarray, index: int) -> np.ndarray:
-        """``image`` ``(h, w, 3)`` as is when it has the video's size (set by the source's first
-        frame), else letterboxed into it: the frames of an image folder or a stream may change
-        size, and OpenCV's writer drops a frame of another size. Warns at the first such frame."""
+    def _warn_if_resized(self, frame: np.ndarray, index: int) -> None:
+        """Warn at the first frame ``(h, w, 3)`` whose drawing will not have the video's size
+        (set by the source's first frame), so :meth:`_fit_to_video` will letterbox it. Called
+        by the reader, so that the warning comes in frame order with the others."""
+        drawn_height, drawn_width = self.pipeline.renderer.output_size(*frame.shape[:2])
+        if self.resize_warned or (drawn_height, drawn_width) == self.video_size:
+            return
+        self.resize_warned = True
+        height, width = self.video_size
+        self.pipeline.warn(
+            f"warning: {self.source.frames_named(index, index)}: drawn at "
+            f"{drawn_width}x{drawn_height} but the video is {width}x{height} (the first "
+            "frame's size); frames of other sizes are letterboxed into it"
+        )
+
+    def _fit_to_video(self, image: np.ndarray) -> np.ndarray:
+        """``image`` ``(h, w, 3)`` as is when it has the video's size, else letterboxed into it:
+        the frames of an image folder or a stream may change size, and OpenCV's writer drops a
+        frame of another size."""
         height, width = self.video_size
         if image.shape[:2] == (height, width):
             return image
-        if not self.resize_warned:
-            self.resize_warned = True
-            self.pipeline.warn(
-                f"warning: {self.source.frames_named(index, index)}: drawn at "
-                f"{image.shape[1]}x{image.shape[0]} but the video is {width}x{height} (the first "
-                "frame's size); frames of other sizes are letterboxed into it"
-            )
         return letterbox_image(image, height, width)[0]
 
     def _write(self) -> None:

@@ -273,19 +273,21 @@ def test_image_files_are_timed_at_the_folder_frame_rate(tmp_path: Path) -> None:
     assert [frame.seconds for frame in source.frames()] == [0, 1 / IMAGE_FPS, 2 / IMAGE_FPS]
 
 
-def test_undecodable_images_are_named_in_one_warning_per_run(tmp_path: Path) -> None:
+def test_warnings_name_the_images_in_frame_order_one_per_run(tmp_path: Path) -> None:
     folder = tmp_path / "shots"
     folder.mkdir()
-    for name in ("0.png", "3.png", "5.png"):
-        cv2.imwrite(str(folder / name), np.full((32, 48, 3), 90, np.uint8))
+    for name, height in (("0.png", 32), ("3.png", 16), ("5.png", 32)):  # 3.png: another size
+        cv2.imwrite(str(folder / name), np.full((height, 48, 3), 90, np.uint8))
     for name in ("1.jpg", "2.jpg", "4.jpg"):
         (folder / name).write_bytes(b"not an image")
     warnings: list[str] = []
     pipeline = VideoPipeline(DepthEngine(), FrameRenderer(DEPTH), warn=warnings.append)
-    summary = pipeline.run(open_source(str(folder)), None, tmp_path / "p.jsonl")
+    summary = pipeline.run(open_source(str(folder)), tmp_path / "v.avi", tmp_path / "p.jsonl")
     assert summary.frames_skipped == 3 and summary.frames_processed == 3
-    assert warnings == [
+    assert warnings == [  # in frame order, though letterboxing happens in another thread
         f"warning: frames 1-2 of {folder} (1.jpg to 2.jpg) cannot be decoded; skipped (2 frames)",
+        f"warning: frame 3 of {folder} (3.png): drawn at 48x16 but the video is 48x32 (the first "
+        "frame's size); frames of other sizes are letterboxed into it",
         f"warning: frame 4 of {folder} (4.jpg) cannot be decoded; skipped",
     ]
 
