@@ -428,8 +428,10 @@ class _Run:
         """Warn at the first frame ``(h, w, 3)`` whose drawing will not have the video's size
         (set by the source's first frame), so :meth:`_fit_to_video` will letterbox it. Called
         by the reader, so that the warning comes in frame order with the others."""
+        if self.resize_warned:
+            return
         drawn_height, drawn_width = self.pipeline.renderer.output_size(*frame.shape[:2])
-        if self.resize_warned or (drawn_height, drawn_width) == self.video_size:
+        if (drawn_height, drawn_width) == self.video_size:
             return
         self.resize_warned = True
         height, width = self.video_size

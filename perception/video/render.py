@@ -3,11 +3,10 @@
 The renderer works from the heads' ``describe()`` dicts and the prediction objects alone (an
 exported ONNX file carries nothing else), so it needs no plugin code. Box labels are placed last,
 strongest first, where they cover no other label, the depth inset or the FPS tag
-(:mod:`perception.video.label_layout`). Frames are BGR, as OpenCV
-reads and writes them; the colours in the describe dicts and in :mod:`perception.data.draw` are
-RGB and are reversed once, when the renderer is built. Lines and text grow with the frame
-(thickness ``min(H, W) / 360``, text scale ``min(H, W) / 1200``): a 1280x720 frame gets
-thickness 2 and 0.6-scale text.
+(:mod:`perception.video.label_layout`). Frames are BGR, as OpenCV reads and writes them; the
+colours in the describe dicts and in :mod:`perception.data.draw` are RGB and are reversed once,
+when the renderer is built. Lines and text grow with the frame (thickness ``min(H, W) / 360``,
+text scale ``min(H, W) / 1200``): a 1280x720 frame gets thickness 2 and 0.6-scale text.
 """
 
 from __future__ import annotations
@@ -202,13 +201,15 @@ class FrameRenderer:
             canvas[:, width:] = cv2.cvtColor(panel, cv2.COLOR_RGB2BGR)
         elif self.depth == "inset" and depth is not None:
             reserved.append(self._draw_inset(image, depth, pen))
-        fps_text = None if fps is None else f"{fps:.1f} FPS"
-        if fps_text is not None:  # draw_tag puts it at the top left, pen.thickness in
-            fps_width, fps_height = tag_size(fps_text, pen.font_scale, pen.text_thickness)
-            reserved.append((pen.thickness, 0, pen.thickness + fps_width, fps_height))
+        fps_tag: tuple[str, Rect] | None = None
+        if fps is not None:  # top left, pen.thickness in
+            text = f"{fps:.1f} FPS"
+            fps_width, fps_height = tag_size(text, pen.font_scale, pen.text_thickness)
+            fps_tag = (text, (pen.thickness, 0, pen.thickness + fps_width, fps_height))
+            reserved.append(fps_tag[1])
         self._draw_labels(image, labels, pen, reserved)
-        if fps_text is not None:
-            draw_tag(image, fps_text, pen.thickness, 0, _WHITE, pen.font_scale, pen.text_thickness)
+        if fps_tag is not None:
+            self._draw_tag(image, *fps_tag, _WHITE, pen)
         return canvas
 
     def _check_kind(self, head: str, prediction: HeadPrediction) -> None:
@@ -254,16 +255,14 @@ class FrameRenderer:
             [label.box for label in labels], sizes, image.shape[:2], pen.thickness, reserved
         )
         # weakest first: where a crowded frame leaves no free spot, stronger labels stay on top
-        for label, (left, _, _, bottom) in reversed(list(zip(labels, spots, strict=True))):
-            draw_tag(
-                image,
-                label.text,
-                left,
-                bottom - 1,
-                label.colour,
-                pen.font_scale,
-                pen.text_thickness,
-            )
+        for label, spot in reversed(list(zip(labels, spots, strict=True))):
+            self._draw_tag(image, label.text, spot, label.colour, pen)
+
+    @staticmethod
+    def _draw_tag(image: np.ndarray, text: str, spot: Rect, colour: Colour, pen: _Pen) -> None:
+        """``text`` on its black tag filling ``spot`` (sized by :func:`tag_size`)."""
+        left, _, _, bottom = spot
+        draw_tag(image, text, left, bottom - 1, colour, pen.font_scale, pen.text_thickness)
 
     def _draw_people(self, image: np.ndarray, people: PoseDetections, pen: _Pen) -> None:
         """Box, skeleton edges between joints scoring at least the threshold, and joint dots."""
