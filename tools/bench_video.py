@@ -209,11 +209,8 @@ def measure(
             "pipeline_fps": statistics.median(run["fps"]),
             "engine_fps_rounds": engine_fps,
             "pipeline_fps_rounds": run["fps"],
-            "stage_fps": median_stage_fps(run["stages"]),
-            "stage_cpu_ms": {
-                stage: statistics.median(cpu[stage] for cpu in run["stage_cpu"])
-                for stage in CPU_TIMED_STAGES
-            },
+            "stage_fps": median_per_stage(run["stages"]),
+            "stage_cpu_ms": median_per_stage(run["stage_cpu"]),
             "engine_cpu_ms": statistics.median(engine_cpu),
             "pipeline_cpu_ms": statistics.median(run["cpu"]),
             "drain_ms": 1000 * statistics.median(run["drain"]),
@@ -255,7 +252,7 @@ def instant_engine_row(
         summary, _ = run_pipeline(replay, video, batch, DEFAULT_NICENESS, work)
         fps.append(summary.fps)
         stages.append(summary.stage_fps())
-    median_fps, median_stages = statistics.median(fps), median_stage_fps(stages)
+    median_fps, median_stages = statistics.median(fps), median_per_stage(stages)
     slowest = min((stage for stage in STAGES if stage != "inference"), key=median_stages.get)
     return {
         "batch": batch,
@@ -267,9 +264,10 @@ def instant_engine_row(
     }
 
 
-def median_stage_fps(rounds: list[dict[str, float]]) -> dict[str, float]:
-    """Each stage's median over ``rounds`` of :meth:`PipelineSummary.stage_fps`."""
-    return {stage: statistics.median(fps[stage] for fps in rounds) for stage in STAGES}
+def median_per_stage(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each stage's median over ``rounds`` of a per-stage figure
+    (:meth:`PipelineSummary.stage_fps`, :meth:`PipelineSummary.stage_cpu_ms`)."""
+    return {stage: statistics.median(values[stage] for values in rounds) for stage in rounds[0]}
 
 
 def export_demo_model(config_path: str, work: Path) -> Path:
