@@ -13,9 +13,8 @@ import itertools
 import cv2
 import numpy as np
 
+from perception.data.draw_detections import Colour, draw_tag
 from perception.data.sample import CATEGORIES, LIGHT_STATES, SKELETON, Sample
-
-Colour = tuple[int, int, int]
 
 CATEGORY_COLOURS: dict[str, Colour] = {
     "car": (0, 170, 255),
@@ -32,8 +31,6 @@ STATE_COLOURS: dict[str, Colour] = {
 VISIBLE_KEYPOINT: Colour = (0, 255, 255)
 HIDDEN_KEYPOINT: Colour = (255, 255, 0)
 
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
-
 
 def _dashed_rectangle(
     image: np.ndarray, top_left: tuple[int, int], bottom_right: tuple[int, int], colour: Colour
@@ -49,14 +46,6 @@ def _dashed_rectangle(
             p_int = (round(p[0]), round(p[1]))
             q_int = (round(q[0]), round(q[1]))
             cv2.line(image, p_int, q_int, colour, 1, cv2.LINE_AA)
-
-
-def _label(image: np.ndarray, text: str, origin: tuple[int, int], colour: Colour) -> None:
-    scale = 0.4
-    (width, height), baseline = cv2.getTextSize(text, _FONT, scale, 1)
-    x, y = origin[0], max(origin[1], height + baseline)
-    cv2.rectangle(image, (x, y - height - baseline), (x + width, y), (0, 0, 0), cv2.FILLED)
-    cv2.putText(image, text, (x, y - baseline), _FONT, scale, colour, 1, cv2.LINE_AA)
 
 
 def _draw_skeleton(image: np.ndarray, keypoints: np.ndarray) -> None:
@@ -95,7 +84,7 @@ def draw_labels(sample: Sample) -> np.ndarray:
             _dashed_rectangle(canvas, (x1, y1), (x2, y2), colour)
         else:
             cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
-        _label(canvas, text, (x1, y1 - 2), colour)
+        draw_tag(canvas, text, x1, y1 - 2, colour)
         if sample.keypoints is not None:
             _draw_skeleton(canvas, sample.keypoints[row])
     return canvas
@@ -111,7 +100,7 @@ def depth_panel(
     """
     if depth is None:
         panel = np.zeros((height, width, 3), dtype=np.uint8)
-        _label(panel, "no depth", (4, 16), (255, 255, 255))
+        draw_tag(panel, "no depth", 4, 16, (255, 255, 255))
         return panel
     if depth.shape != (height, width):
         raise ValueError(f"depth is {depth.shape}, panel wants ({height}, {width})")
